@@ -1,0 +1,261 @@
+#include "cluster/noderegistry.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QNetworkRequest>
+
+Q_LOGGING_CATEGORY(lcCluster, "comfy.cluster")
+
+namespace comfy {
+
+NodeRegistry::NodeRegistry(QNetworkAccessManager &network, HealthPolicy policy, QObject *parent)
+    : QObject(parent)
+    , m_network(network)
+    , m_policy(policy)
+{
+    m_timer.setInterval(m_policy.intervalMs);
+    connect(&m_timer, &QTimer::timeout, this, &NodeRegistry::checkAll);
+    m_timer.start();
+}
+
+NodeRegistry::~NodeRegistry()
+{
+    for (Entry &entry : m_entries)
+        if (entry.check)
+            entry.check->abort();
+}
+
+Result<NodeInfo> NodeRegistry::addNode(const QString &text, const QStringList &labels,
+                                       bool simulated)
+{
+    const QUrl url = normalizeNodeUrl(text);
+    if (url.isEmpty())
+        return Error::invalid(QStringLiteral("url"),
+                              QStringLiteral("url: '%1' is not an http(s) URL with a host").arg(text));
+    if (const Entry *existing = find(url))
+        return existing->info;
+    Entry entry;
+    entry.info.url = url;
+    entry.info.simulated = simulated;
+    entry.info.labels = labels;
+    entry.info.addedAt = QDateTime::currentDateTimeUtc();
+    m_order.append(url);
+    Entry &stored = m_entries.insert(url, entry).value();
+    qCInfo(lcCluster).noquote() << "node added:" << url.toString()
+                                << (simulated ? "(SIMULATED ComfyUI node)" : "");
+    Q_EMIT nodeAdded(url);
+    startCheck(stored);
+    return stored.info;
+}
+
+Result<NodeInfo> NodeRegistry::removeNode(const QString &text)
+{
+    const QUrl url = normalizeNodeUrl(text);
+    Entry *entry = url.isEmpty() ? nullptr : find(url);
+    if (!entry)
+        return Error::notFound(QStringLiteral("node '%1' is not registered").arg(text));
+    if (entry->info.state == NodeState::Busy)
+        return Error::conflict(QStringLiteral("node %1 is running task %2")
+                                   .arg(url.toString(), entry->info.taskId));
+    const NodeInfo info = entry->info;
+    if (entry->check)
+        entry->check->abort();
+    m_entries.remove(url);
+    m_order.removeAll(url);
+    qCInfo(lcCluster).noquote() << "node removed:" << url.toString();
+    Q_EMIT nodeRemoved(url);
+    return info;
+}
+
+QList<NodeInfo> NodeRegistry::nodes() const
+{
+    QList<NodeInfo> list;
+    list.reserve(m_order.size());
+    for (const QUrl &url : m_order)
+        list.append(m_entries.value(url).info);
+    return list;
+}
+
+std::optional<NodeInfo> NodeRegistry::node(const QUrl &url) const
+{
+    if (const Entry *entry = find(url))
+        return entry->info;
+    return std::nullopt;
+}
+
+QList<NodeInfo> NodeRegistry::idleNodes() const
+{
+    QList<NodeInfo> list;
+    for (const QUrl &url : m_order) {
+        const NodeInfo &info = m_entries.value(url).info;
+        if (info.state == NodeState::Idle)
+            list.append(info);
+    }
+    return list;
+}
+
+bool NodeRegistry::reserve(const QUrl &url, const QString &taskId)
+{
+    Entry *entry = find(url);
+    if (!entry || entry->info.state != NodeState::Idle)
+        return false;
+    entry->info.state = NodeState::Busy;
+    entry->info.taskId = taskId;
+    ++entry->info.tasksRun;
+    Q_EMIT nodeChanged(url);
+    return true;
+}
+
+void NodeRegistry::release(const QUrl &url)
+{
+    Entry *entry = find(url);
+    if (!entry)
+        return;
+    entry->info.taskId.clear();
+    if (entry->info.state != NodeState::Busy) {
+        Q_EMIT nodeChanged(url);
+        return;
+    }
+    entry->info.state = NodeState::Idle;
+    entry->info.idleSince = QDateTime::currentDateTimeUtc();
+    Q_EMIT nodeChanged(url);
+    Q_EMIT nodeAvailable(url);
+}
+
+void NodeRegistry::checkNow(const QUrl &url)
+{
+    if (Entry *entry = find(url); entry && !entry->check)
+        startCheck(*entry);
+}
+
+void NodeRegistry::checkAll()
+{
+    for (const QUrl &url : std::as_const(m_order)) {
+        Entry *entry = find(url);
+        if (entry && !entry->check)
+            startCheck(*entry);
+    }
+}
+
+void NodeRegistry::startCheck(Entry &entry)
+{
+    // GET /queue is the cheapest call a ComfyUI node answers, and it tells its load.
+    QNetworkRequest request(entry.info.url.resolved(QUrl(QStringLiteral("queue"))));
+    request.setTransferTimeout(m_policy.timeoutMs);
+    QNetworkReply *reply = m_network.get(request);
+    entry.check = reply;
+    const QUrl url = entry.info.url;
+    connect(reply, &QNetworkReply::finished, this, [this, url, reply] { onCheckFinished(url, reply); });
+}
+
+void NodeRegistry::onCheckFinished(const QUrl &url, QNetworkReply *reply)
+{
+    reply->deleteLater();
+    Entry *entry = find(url);
+    if (!entry || entry->check != reply)
+        return; // the node was removed meanwhile
+    entry->check.clear();
+    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    if (reply->error() != QNetworkReply::NoError || status != 200) {
+        const QString reason = reply->error() == QNetworkReply::OperationCanceledError
+                                   ? QStringLiteral("no answer within %1 ms").arg(m_policy.timeoutMs)
+                                   : (status ? QStringLiteral("HTTP %1").arg(status)
+                                             : reply->errorString());
+        markFailed(*entry, reason);
+        return;
+    }
+    const QJsonObject queue = QJsonDocument::fromJson(reply->readAll()).object();
+    if (!queue.contains(QLatin1String("queue_running"))) {
+        markFailed(*entry, QStringLiteral("GET /queue did not answer like a ComfyUI node"));
+        return;
+    }
+    markGood(*entry, int(queue.value(QLatin1String("queue_running")).toArray().size() +
+                         queue.value(QLatin1String("queue_pending")).toArray().size()));
+}
+
+void NodeRegistry::markGood(Entry &entry, int queueRemaining)
+{
+    NodeInfo &info = entry.info;
+    const bool changed = !info.checked || info.failures != 0 || info.queueRemaining != queueRemaining ||
+                         info.state == NodeState::Offline;
+    info.checked = true;
+    info.lastCheck = QDateTime::currentDateTimeUtc();
+    info.failures = 0;
+    info.lastError.clear();
+    info.queueRemaining = queueRemaining;
+    if (!entry.statsKnown)
+        fetchSystemStats(info.url);
+    if (info.state == NodeState::Offline) {
+        info.state = NodeState::Idle;
+        info.idleSince = info.lastCheck;
+        qCInfo(lcCluster).noquote() << "node online:" << info.url.toString();
+        Q_EMIT nodeChanged(info.url);
+        Q_EMIT nodeAvailable(info.url);
+        return;
+    }
+    if (changed)
+        Q_EMIT nodeChanged(info.url);
+}
+
+void NodeRegistry::markFailed(Entry &entry, const QString &reason)
+{
+    NodeInfo &info = entry.info;
+    info.checked = true;
+    info.lastCheck = QDateTime::currentDateTimeUtc();
+    ++info.failures;
+    info.lastError = reason;
+    qCDebug(lcCluster).noquote() << "health check failed:" << info.url.toString() << reason
+                                 << QStringLiteral("(%1/%2)").arg(info.failures).arg(m_policy.failureLimit);
+    if (info.state != NodeState::Offline && info.failures >= m_policy.failureLimit) {
+        const QString taskId = info.taskId;
+        info.state = NodeState::Offline;
+        info.taskId.clear();
+        entry.statsKnown = false; // it may come back as another ComfyUI
+        qCWarning(lcCluster).noquote()
+            << "node offline:" << info.url.toString() << "after" << info.failures
+            << "failed checks:" << reason;
+        Q_EMIT nodeChanged(info.url);
+        Q_EMIT nodeWentOffline(info.url, taskId, reason);
+        return;
+    }
+    Q_EMIT nodeChanged(info.url);
+}
+
+void NodeRegistry::fetchSystemStats(const QUrl &url)
+{
+    QNetworkRequest request(url.resolved(QUrl(QStringLiteral("system_stats"))));
+    request.setTransferTimeout(m_policy.timeoutMs);
+    QNetworkReply *reply = m_network.get(request);
+    connect(reply, &QNetworkReply::finished, this, [this, url, reply] {
+        reply->deleteLater();
+        Entry *entry = find(url);
+        if (!entry || reply->error() != QNetworkReply::NoError)
+            return;
+        const QJsonObject stats = QJsonDocument::fromJson(reply->readAll()).object();
+        entry->statsKnown = true;
+        entry->info.version =
+            stats.value(QLatin1String("system")).toObject().value(QLatin1String("comfyui_version")).toString();
+        const QJsonArray devices = stats.value(QLatin1String("devices")).toArray();
+        entry->info.devices = devices.isEmpty() ? QJsonObject() : devices.first().toObject();
+        // A node that says it is simulated is labelled so, however it was added.
+        if (entry->info.version.startsWith(QLatin1String("simulated")))
+            entry->info.simulated = true;
+        Q_EMIT nodeChanged(url);
+    });
+}
+
+NodeRegistry::Entry *NodeRegistry::find(const QUrl &url)
+{
+    auto it = m_entries.find(url);
+    return it == m_entries.end() ? nullptr : &it.value();
+}
+
+const NodeRegistry::Entry *NodeRegistry::find(const QUrl &url) const
+{
+    auto it = m_entries.constFind(url);
+    return it == m_entries.cend() ? nullptr : &it.value();
+}
+
+} // namespace comfy

@@ -1,0 +1,309 @@
+#include "comfy/promptrun.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QNetworkRequest>
+#include <QUrlQuery>
+
+Q_LOGGING_CATEGORY(lcComfy, "comfy.node")
+
+namespace comfy {
+
+using protocol::MessageType;
+
+namespace {
+constexpr qint64 MaxWebSocketMessage = 256LL * 1024 * 1024; // a batch of large PNGs fits
+constexpr int RequestTimeoutMs = 30000;
+
+QNetworkRequest jsonRequest(const QUrl &url)
+{
+    QNetworkRequest request(url);
+    request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
+    request.setTransferTimeout(RequestTimeoutMs);
+    return request;
+}
+} // namespace
+
+PromptRun::PromptRun(QNetworkAccessManager &network, const QUrl &node, const QString &clientId,
+                     const QJsonObject &graph, QObject *parent)
+    : QObject(parent)
+    , m_network(network)
+    , m_node(node)
+    , m_clientId(clientId)
+    , m_graph(graph)
+{
+    m_socket.setMaxAllowedIncomingMessageSize(MaxWebSocketMessage);
+    m_socket.setMaxAllowedIncomingFrameSize(MaxWebSocketMessage);
+    m_connectTimer.setSingleShot(true);
+    m_connectTimer.setInterval(10000);
+    connect(&m_connectTimer, &QTimer::timeout, this, [this] {
+        m_socket.abort();
+        fail(RunFailure::NodeLost,
+             QStringLiteral("websocket of %1 did not connect within %2 ms")
+                 .arg(nodeName())
+                 .arg(m_connectTimer.interval()));
+    });
+    connect(&m_socket, &QWebSocket::connected, this, &PromptRun::onConnected);
+    connect(&m_socket, &QWebSocket::disconnected, this, &PromptRun::onDisconnected);
+    connect(&m_socket, &QWebSocket::textMessageReceived, this, &PromptRun::onText);
+    connect(&m_socket, &QWebSocket::binaryMessageReceived, this, &PromptRun::onBinary);
+}
+
+PromptRun::~PromptRun()
+{
+    m_finished = true; // no signals from the teardown below
+    if (m_request)
+        m_request->abort();
+    m_socket.abort();
+}
+
+QString PromptRun::nodeName() const
+{
+    return m_node.toString();
+}
+
+void PromptRun::start()
+{
+    QUrl ws = m_node.resolved(QUrl(QStringLiteral("ws")));
+    ws.setScheme(m_node.scheme() == QLatin1String("https") ? QStringLiteral("wss")
+                                                           : QStringLiteral("ws"));
+    QUrlQuery query;
+    query.addQueryItem(QStringLiteral("clientId"), m_clientId);
+    ws.setQuery(query);
+    m_connectTimer.start();
+    m_socket.open(ws);
+}
+
+void PromptRun::onConnected()
+{
+    m_connectTimer.stop();
+    // The socket is open before the prompt exists, so no message of the run is missed.
+    QJsonObject body{{QStringLiteral("prompt"), m_graph}, {QStringLiteral("client_id"), m_clientId}};
+    QNetworkReply *reply = m_network.post(jsonRequest(m_node.resolved(QUrl(QStringLiteral("prompt")))),
+                                          QJsonDocument(body).toJson(QJsonDocument::Compact));
+    m_request = reply;
+    connect(reply, &QNetworkReply::finished, this, [this, reply] { onPromptReply(reply); });
+}
+
+void PromptRun::onPromptReply(QNetworkReply *reply)
+{
+    reply->deleteLater();
+    m_request.clear();
+    if (m_finished)
+        return;
+    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    const QByteArray body = reply->readAll();
+    if (status == 200) {
+        const QString id =
+            QJsonDocument::fromJson(body).object().value(QLatin1String("prompt_id")).toString();
+        if (id.isEmpty()) {
+            fail(RunFailure::NodeLost,
+                 QStringLiteral("%1 answered POST /prompt without a prompt_id").arg(nodeName()));
+            return;
+        }
+        if (!m_promptId.isEmpty() && m_promptId != id)
+            qCWarning(lcComfy) << "prompt id mismatch" << m_promptId << id;
+        m_promptId = id;
+        qCInfo(lcComfy).noquote() << "prompt" << id << "queued on" << nodeName() << "for task"
+                                  << m_clientId;
+        Q_EMIT submitted(id);
+        if (m_cancelRequested)
+            cancel();
+        return;
+    }
+    if (status == 400) {
+        fail(RunFailure::Rejected,
+             QStringLiteral("%1 rejected the workflow: %2")
+                 .arg(nodeName(), protocol::describeRejection(QJsonDocument::fromJson(body).object())));
+        return;
+    }
+    if (status != 0) {
+        fail(RunFailure::NodeLost, QStringLiteral("%1 answered POST /prompt with HTTP %2: %3")
+                                       .arg(nodeName())
+                                       .arg(status)
+                                       .arg(QString::fromUtf8(body.left(300)).simplified()));
+        return;
+    }
+    fail(RunFailure::NodeLost,
+         QStringLiteral("POST /prompt to %1 failed: %2").arg(nodeName(), reply->errorString()));
+}
+
+void PromptRun::onDisconnected()
+{
+    if (m_finished || m_succeeded)
+        return; // after success only /view fetches remain, they need no socket
+    m_connectTimer.stop();
+    const QString reason = m_socket.errorString();
+    fail(RunFailure::NodeLost, QStringLiteral("lost the websocket connection to %1%2")
+                                   .arg(nodeName(), reason.isEmpty() ? QString()
+                                                                     : QStringLiteral(": ") + reason));
+}
+
+void PromptRun::onText(const QString &text)
+{
+    if (m_finished)
+        return;
+    if (const auto message = protocol::parseText(text.toUtf8()))
+        handle(*message);
+}
+
+void PromptRun::handle(const protocol::Message &message)
+{
+    // clientId is unique to this run, so every prompt message on this socket is ours; a
+    // prompt_id from another prompt would only come from a node shared by mistake.
+    if (!message.promptId.isEmpty() && !m_promptId.isEmpty() && message.promptId != m_promptId)
+        return;
+    switch (message.type) {
+    case MessageType::ExecutionStart:
+        if (m_promptId.isEmpty())
+            m_promptId = message.promptId; // the run may start before POST /prompt answers
+        break;
+    case MessageType::Executing:
+        if (message.nodeIsNull)
+            break; // the end; execution_success/error came first and decided it
+        m_currentNode = message.node;
+        Q_EMIT executingNode(message.node, m_graph.value(message.node)
+                                               .toObject()
+                                               .value(QLatin1String("class_type"))
+                                               .toString());
+        break;
+    case MessageType::Progress:
+        if (!message.node.isEmpty())
+            m_currentNode = message.node;
+        Q_EMIT progress(message.value, message.max, message.node);
+        break;
+    case MessageType::Executed: {
+        const QJsonObject output = message.data.value(QLatin1String("output")).toObject();
+        for (const protocol::ImageRef &ref : protocol::imagesOf(output))
+            m_outputs.append(Output{ref, {}});
+        break;
+    }
+    case MessageType::ExecutionSuccess:
+        m_succeeded = true;
+        qCInfo(lcComfy).noquote() << "prompt" << m_promptId << "succeeded on" << nodeName() << "with"
+                                  << m_outputs.size() << "images";
+        fetchNextOutput();
+        break;
+    case MessageType::ExecutionError:
+        fail(RunFailure::ExecutionError, QStringLiteral("execution error on %1: %2")
+                                             .arg(nodeName(), protocol::describeExecutionError(message.data)));
+        break;
+    case MessageType::ExecutionInterrupted:
+        fail(RunFailure::Interrupted, QStringLiteral("%1 on %2")
+                                          .arg(protocol::describeInterruption(message.data), nodeName()));
+        break;
+    case MessageType::Status:
+    case MessageType::ExecutionCached:
+    case MessageType::Unknown:
+        break;
+    }
+}
+
+void PromptRun::onBinary(const QByteArray &frame)
+{
+    if (m_finished || m_succeeded)
+        return;
+    const auto parsed = protocol::parseBinary(frame);
+    if (!parsed || parsed->eventType != protocol::BinaryFrame::PreviewImage)
+        return;
+    const QString classType =
+        m_graph.value(m_currentNode).toObject().value(QLatin1String("class_type")).toString();
+    // SaveImageWebsocket sends its final images as preview frames while it executes.
+    if (classType == QLatin1String("SaveImageWebsocket"))
+        m_outputs.append(Output{{}, {parsed->image, parsed->mimeType()}});
+    else
+        Q_EMIT preview(parsed->image, parsed->mimeType());
+}
+
+void PromptRun::fetchNextOutput()
+{
+    while (m_nextFetch < m_outputs.size() && !m_outputs[m_nextFetch].image.data.isEmpty())
+        ++m_nextFetch;
+    if (m_nextFetch >= m_outputs.size()) {
+        m_finished = true;
+        m_socket.close();
+        QList<OutputImage> images;
+        images.reserve(m_outputs.size());
+        for (const Output &output : std::as_const(m_outputs))
+            images.append(output.image);
+        Q_EMIT finished(images);
+        return;
+    }
+    QUrl url = m_node.resolved(QUrl(QStringLiteral("view")));
+    url.setQuery(m_outputs[m_nextFetch].ref.viewQuery(), QUrl::StrictMode);
+    QNetworkRequest request(url);
+    request.setTransferTimeout(RequestTimeoutMs);
+    QNetworkReply *reply = m_network.get(request);
+    m_request = reply;
+    connect(reply, &QNetworkReply::finished, this, [this, reply] {
+        reply->deleteLater();
+        m_request.clear();
+        if (m_finished)
+            return;
+        Output &output = m_outputs[m_nextFetch];
+        const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+        QByteArray data = reply->readAll();
+        if (status != 200 || data.isEmpty()) {
+            fail(RunFailure::NodeLost,
+                 QStringLiteral("could not fetch output image %1 from %2: %3")
+                     .arg(output.ref.filename, nodeName(),
+                          status ? QStringLiteral("HTTP %1").arg(status) : reply->errorString()));
+            return;
+        }
+        QByteArray mime = reply->header(QNetworkRequest::ContentTypeHeader).toByteArray();
+        if (!mime.startsWith("image/"))
+            mime = protocol::sniffImageType(data);
+        output.image = {std::move(data), mime};
+        fetchNextOutput();
+    });
+}
+
+void PromptRun::cancel()
+{
+    if (m_finished)
+        return;
+    m_cancelRequested = true;
+    if (m_promptId.isEmpty()) {
+        if (!m_request) // POST /prompt not sent yet: nothing exists on the node
+            fail(RunFailure::Interrupted,
+                 QStringLiteral("cancelled before it reached %1").arg(nodeName()));
+        return; // otherwise cancelled again once POST /prompt has answered
+    }
+    // The recorded ComfyUI ignores prompt_id on /interrupt and stops whatever runs, so
+    // delete the prompt from the queue and interrupt only if it is the running one.
+    QNetworkRequest queueRequest = jsonRequest(m_node.resolved(QUrl(QStringLiteral("queue"))));
+    QNetworkReply *queueReply = m_network.get(queueRequest);
+    connect(queueReply, &QNetworkReply::finished, this, [this, queueReply] {
+        queueReply->deleteLater();
+        const QJsonObject queue = QJsonDocument::fromJson(queueReply->readAll()).object();
+        bool running = false;
+        for (const QJsonValue &item : queue.value(QLatin1String("queue_running")).toArray())
+            running = running || item.toArray().at(1).toString() == m_promptId;
+        const QString path = running ? QStringLiteral("interrupt") : QStringLiteral("queue");
+        const QJsonObject body = running ? QJsonObject{{QStringLiteral("prompt_id"), m_promptId}}
+                                         : QJsonObject{{QStringLiteral("delete"), QJsonArray{m_promptId}}};
+        QNetworkReply *reply = m_network.post(jsonRequest(m_node.resolved(QUrl(path))),
+                                              QJsonDocument(body).toJson(QJsonDocument::Compact));
+        connect(reply, &QNetworkReply::finished, reply, &QObject::deleteLater);
+        if (!running) // a deleted queued prompt sends no message: end the run here
+            fail(RunFailure::Interrupted,
+                 QStringLiteral("removed from the queue of %1").arg(nodeName()));
+    });
+}
+
+void PromptRun::fail(RunFailure failure, const QString &reason)
+{
+    if (m_finished)
+        return;
+    m_finished = true;
+    m_connectTimer.stop();
+    if (m_request)
+        m_request->abort();
+    m_socket.abort();
+    qCWarning(lcComfy).noquote() << "task" << m_clientId << "failed on" << nodeName() << ":" << reason;
+    Q_EMIT failed(failure, reason);
+}
+
+} // namespace comfy

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <QString>
+#include <QStringList>
+
+namespace comfy {
+
+// Every setting of the router. Defaults are the original Comfy Router's; each field is
+// filled from a COMFY_ROUTER__* environment variable or its command-line flag (see
+// SettingsLoader, the one table that names them all).
+struct Settings {
+    QString host = QStringLiteral("0.0.0.0");
+    quint16 port = 8080;
+    QString username = QStringLiteral("admin");
+    QString password = QStringLiteral("admin");
+    int historyLimit = 50;
+    int pendingLimit = 25;
+    QString env = QStringLiteral("dev");
+    QString downloadCacheDir = QStringLiteral("/tmp/cache");
+    QString downloadRootDir = QStringLiteral("/tmp/model");
+    QString downloadRecordPath = QStringLiteral("/tmp/record.json");
+    qint64 downloadMaxCacheBytes = 68719476736LL;
+    int healthIntervalMs = 1000;
+    int healthFailures = 3;
+    int healthTimeoutMs = 5000;
+    QStringList nodes; // nodes registered at start-up
+
+    // Run mode, command line only.
+    bool server = false;       // headless, no window
+    bool demo = false;         // start simulated ComfyUI nodes (never implicit)
+    int demoNodes = 2;         // how many simulated nodes --demo starts
+    int demoStepDelayMs = 40;  // pace of the simulated nodes' sampler steps
+};
+
+} // namespace comfy

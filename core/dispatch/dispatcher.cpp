@@ -1,0 +1,90 @@
+#include "dispatch/dispatcher.h"
+
+#include "cluster/noderegistry.h"
+#include "dispatch/nodeselector.h"
+#include "dispatch/taskrunner.h"
+#include "tasks/taskqueue.h"
+
+Q_LOGGING_CATEGORY(lcDispatch, "comfy.dispatch")
+
+namespace comfy {
+
+Dispatcher::Dispatcher(TaskQueue &tasks, NodeRegistry &nodes, QNetworkAccessManager &network,
+                       QObject *parent)
+    : QObject(parent)
+    , m_tasks(tasks)
+    , m_nodes(nodes)
+    , m_network(network)
+{
+    connect(&m_tasks, &TaskQueue::taskQueued, this, &Dispatcher::dispatch);
+    connect(&m_nodes, &NodeRegistry::nodeAvailable, this, &Dispatcher::dispatch);
+    connect(&m_nodes, &NodeRegistry::nodeWentOffline, this, &Dispatcher::onNodeOffline);
+}
+
+Dispatcher::~Dispatcher()
+{
+    for (const QPointer<TaskRunner> &runner : std::as_const(m_runners))
+        delete runner.data();
+}
+
+void Dispatcher::dispatch()
+{
+    // Re-entered from a signal emitted inside this loop (a runner that ends at once frees
+    // its node): note it and loop again instead of recursing.
+    if (m_dispatching) {
+        m_again = true;
+        return;
+    }
+    m_dispatching = true;
+    do {
+        m_again = false;
+        for (const QString &id : m_tasks.pendingIds()) {
+            const QList<NodeInfo> idle = m_nodes.idleNodes();
+            if (idle.isEmpty())
+                break;
+            const auto task = m_tasks.task(id);
+            const auto node = task ? NodeSelector::pick(idle, *task) : std::nullopt;
+            if (!node)
+                continue; // no idle node fits this task; a later one may fit another
+            if (!m_nodes.reserve(*node, id))
+                continue;
+            if (!m_tasks.start(id, *node)) {
+                m_nodes.release(*node);
+                continue;
+            }
+            auto *runner = new TaskRunner(id, *node, m_tasks, m_nodes, m_network, this);
+            m_runners.insert(id, runner);
+            connect(runner, &TaskRunner::ended, this,
+                    [this](const QString &taskId) { m_runners.remove(taskId); });
+            runner->start();
+        }
+    } while (m_again);
+    m_dispatching = false;
+}
+
+Result<bool> Dispatcher::cancel(const QString &taskId)
+{
+    const auto task = m_tasks.task(taskId);
+    if (!task)
+        return Error::notFound(QStringLiteral("task %1 not found").arg(taskId));
+    if (task->isFinished())
+        return Error::conflict(QStringLiteral("task %1 is already %2")
+                                   .arg(taskId, taskStatusName(task->status)));
+    if (const QPointer<TaskRunner> runner = m_runners.value(taskId))
+        runner->cancel();
+    else
+        m_tasks.cancel(taskId);
+    qCInfo(lcDispatch).noquote() << "task" << taskId << "cancelled by request";
+    return true;
+}
+
+void Dispatcher::onNodeOffline(const QUrl &url, const QString &taskId, const QString &reason)
+{
+    if (taskId.isEmpty())
+        return;
+    if (const QPointer<TaskRunner> runner = m_runners.value(taskId))
+        runner->abort(QStringLiteral("node %1 went offline while running the task: %2")
+                          .arg(url.toString(), reason));
+}
+
+} // namespace comfy

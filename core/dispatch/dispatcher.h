@@ -1,0 +1,48 @@
+#pragma once
+
+#include "util/error.h"
+
+#include <QHash>
+#include <QLoggingCategory>
+#include <QObject>
+#include <QPointer>
+
+class QNetworkAccessManager;
+
+Q_DECLARE_LOGGING_CATEGORY(lcDispatch)
+
+namespace comfy {
+
+class NodeRegistry;
+class TaskQueue;
+class TaskRunner;
+
+// Starts pending tasks on idle nodes: reacts to "a task was queued" and "a node became
+// idle", never polls. One task per node at a time.
+class Dispatcher : public QObject {
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(Dispatcher)
+public:
+    Dispatcher(TaskQueue &tasks, NodeRegistry &nodes, QNetworkAccessManager &network,
+               QObject *parent = nullptr);
+    ~Dispatcher() override;
+
+    // pending: leaves the queue; running: interrupted on its node. Conflict when finished.
+    Result<bool> cancel(const QString &taskId);
+    int runningCount() const { return int(m_runners.size()); }
+
+public Q_SLOTS:
+    void dispatch();
+
+private:
+    void onNodeOffline(const QUrl &url, const QString &taskId, const QString &reason);
+
+    TaskQueue &m_tasks;
+    NodeRegistry &m_nodes;
+    QNetworkAccessManager &m_network;
+    QHash<QString, QPointer<TaskRunner>> m_runners;
+    bool m_dispatching = false;
+    bool m_again = false;
+};
+
+} // namespace comfy

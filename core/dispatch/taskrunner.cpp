@@ -1,0 +1,80 @@
+#include "dispatch/taskrunner.h"
+
+#include "cluster/noderegistry.h"
+#include "tasks/taskqueue.h"
+
+namespace comfy {
+
+TaskRunner::TaskRunner(const QString &taskId, const QUrl &node, TaskQueue &tasks,
+                       NodeRegistry &nodes, QNetworkAccessManager &network, QObject *parent)
+    : QObject(parent)
+    , m_taskId(taskId)
+    , m_node(node)
+    , m_tasks(tasks)
+    , m_nodes(nodes)
+    , m_run(network, node, taskId, tasks.task(taskId).value_or(Task{}).graph)
+{
+    connect(&m_run, &PromptRun::submitted, this,
+            [this](const QString &promptId) { m_tasks.setPromptId(m_taskId, promptId); });
+    connect(&m_run, &PromptRun::executingNode, this,
+            [this](const QString &nodeId, const QString &) {
+                m_tasks.setExecutingNode(m_taskId, nodeId);
+            });
+    connect(&m_run, &PromptRun::progress, this, [this](int value, int max, const QString &nodeId) {
+        // Any node's progress counts: samplers, SaveImageWebsocket, custom nodes.
+        if (max > 0)
+            m_tasks.setProgress(m_taskId, double(value) / double(max), nodeId);
+    });
+    connect(&m_run, &PromptRun::preview, this,
+            [this](const QByteArray &image, const QByteArray &mimeType) {
+                m_tasks.setPreview(m_taskId, {image, mimeType});
+            });
+    connect(&m_run, &PromptRun::finished, this, [this](const QList<OutputImage> &images) {
+        m_tasks.finish(m_taskId, images);
+        end();
+    });
+    connect(&m_run, &PromptRun::failed, this, &TaskRunner::onFailed);
+}
+
+TaskRunner::~TaskRunner() = default;
+
+void TaskRunner::start()
+{
+    m_run.start();
+}
+
+void TaskRunner::cancel()
+{
+    m_cancelled = true;
+    m_tasks.cancel(m_taskId);
+    m_run.cancel(); // the run ends with failed(Interrupted) once the node has let it go
+}
+
+void TaskRunner::abort(const QString &reason)
+{
+    if (m_ended)
+        return;
+    m_tasks.fail(m_taskId, reason);
+    end();
+}
+
+void TaskRunner::onFailed(RunFailure failure, const QString &reason)
+{
+    if (failure == RunFailure::NodeLost)
+        m_nodes.checkNow(m_node); // a refused or dropped connection may mean the node is down
+    if (!m_cancelled)
+        m_tasks.fail(m_taskId, reason);
+    end();
+}
+
+void TaskRunner::end()
+{
+    if (m_ended)
+        return;
+    m_ended = true;
+    m_nodes.release(m_node);
+    Q_EMIT ended(m_taskId);
+    deleteLater();
+}
+
+} // namespace comfy

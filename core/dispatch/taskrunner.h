@@ -1,0 +1,47 @@
+#pragma once
+
+#include "comfy/promptrun.h"
+
+#include <QObject>
+#include <QUrl>
+
+class QNetworkAccessManager;
+
+namespace comfy {
+
+class TaskQueue;
+class NodeRegistry;
+
+// Runs one task on one reserved node: drives a PromptRun and records what it reports into
+// the TaskQueue; frees the node when the run has ended. Deletes itself when done.
+class TaskRunner : public QObject {
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(TaskRunner)
+public:
+    TaskRunner(const QString &taskId, const QUrl &node, TaskQueue &tasks, NodeRegistry &nodes,
+               QNetworkAccessManager &network, QObject *parent = nullptr);
+    ~TaskRunner() override;
+
+    void start();
+    void cancel();                            // the user cancelled the task
+    void abort(const QString &reason);        // the node is gone
+    QString taskId() const { return m_taskId; }
+    QUrl node() const { return m_node; }
+
+Q_SIGNALS:
+    void ended(const QString &taskId);
+
+private:
+    void onFailed(RunFailure failure, const QString &reason);
+    void end();
+
+    QString m_taskId;
+    QUrl m_node;
+    TaskQueue &m_tasks;
+    NodeRegistry &m_nodes;
+    PromptRun m_run;
+    bool m_ended = false;
+    bool m_cancelled = false;
+};
+
+} // namespace comfy

@@ -1,0 +1,78 @@
+#include "tasks/taskjson.h"
+
+#include <QJsonArray>
+
+namespace comfy {
+
+namespace {
+QJsonValue time(const QDateTime &t)
+{
+    return t.isValid() ? QJsonValue(t.toString(Qt::ISODateWithMs)) : QJsonValue();
+}
+} // namespace
+
+QJsonObject taskToJson(const Task &task, int position, TaskView view)
+{
+    const bool full = view != TaskView::Public;
+    const bool withImages = view == TaskView::Full;
+    QJsonObject json{
+        {QStringLiteral("id"), task.id},
+        {QStringLiteral("type"), workflowTypeName(task.type)},
+        {QStringLiteral("status"), taskStatusName(task.status)},
+        {QStringLiteral("phase"), taskPhaseName(task.phase)},
+        {QStringLiteral("attempts"), task.attempts},
+        {QStringLiteral("created_at"), time(task.createdAt)},
+        {QStringLiteral("started_at"), time(task.startedAt)},
+        {QStringLiteral("finished_at"), time(task.finishedAt)},
+    };
+    if (full) {
+        json.insert(QStringLiteral("node"), task.node.isEmpty() ? QJsonValue() : QJsonValue(task.node.toString()));
+        json.insert(QStringLiteral("prompt_id"), task.promptId.isEmpty() ? QJsonValue() : QJsonValue(task.promptId));
+        json.insert(QStringLiteral("seed"), task.seed ? QJsonValue(double(*task.seed)) : QJsonValue());
+        json.insert(QStringLiteral("priority"), task.priority);
+        if (!task.nodeLabels.isEmpty())
+            json.insert(QStringLiteral("node_labels"), QJsonArray::fromStringList(task.nodeLabels));
+    }
+    switch (task.status) {
+    case TaskStatus::Pending:
+        json.insert(QStringLiteral("data"), std::max(position, 0));
+        break;
+    case TaskStatus::Running: {
+        QJsonArray previews;
+        if (withImages && !task.preview.data.isEmpty())
+            previews.append(QString::fromLatin1(task.preview.data.toBase64()));
+        json.insert(QStringLiteral("data"), QJsonObject{{QStringLiteral("progress"), task.progress},
+                                                        {QStringLiteral("previews"), previews}});
+        if (full && !task.executingNode.isEmpty())
+            json.insert(QStringLiteral("executing_node"), task.executingNode);
+        break;
+    }
+    case TaskStatus::Done: {
+        QJsonArray data;
+        QJsonArray urls;
+        if (full) {
+            for (qsizetype i = 0; i < task.images.size(); ++i) {
+                if (withImages)
+                    data.append(QString::fromLatin1(task.images[i].data.toBase64()));
+                urls.append(QStringLiteral("/workflow/%1/images/%2").arg(task.id).arg(i));
+            }
+            json.insert(QStringLiteral("images"), urls);
+        }
+        json.insert(QStringLiteral("data"), data);
+        break;
+    }
+    case TaskStatus::Error: {
+        QString error = task.error;
+        if (!full && !task.node.isEmpty()) // the public view names no node
+            error.replace(task.node.toString(), QStringLiteral("its node"));
+        json.insert(QStringLiteral("data"), error);
+        break;
+    }
+    case TaskStatus::Cancelled:
+        json.insert(QStringLiteral("data"), QJsonValue());
+        break;
+    }
+    return json;
+}
+
+} // namespace comfy

@@ -1,0 +1,220 @@
+#include "tasks/taskqueue.h"
+
+#include <QUuid>
+
+#include <algorithm>
+
+Q_LOGGING_CATEGORY(lcTasks, "comfy.tasks")
+
+namespace comfy {
+
+TaskQueue::TaskQueue(QueueLimits limits, QObject *parent)
+    : QObject(parent)
+    , m_limits(limits)
+{
+}
+
+Result<QString> TaskQueue::enqueue(Task task)
+{
+    if (m_pending.size() >= m_limits.pendingLimit)
+        return Error{Error::Kind::QueueFull,
+                     QStringLiteral("the queue is full: %1 tasks are already waiting for a node")
+                         .arg(m_pending.size()),
+                     {}};
+    task.id = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    task.status = TaskStatus::Pending;
+    task.phase = TaskPhase::Queued;
+    task.createdAt = QDateTime::currentDateTimeUtc();
+    // Higher priority first; equal priorities keep their arrival order.
+    auto it = std::find_if(m_pending.begin(), m_pending.end(), [this, &task](const QString &id) {
+        return m_tasks.constFind(id)->priority < task.priority;
+    });
+    const QString id = task.id;
+    m_pending.insert(it, id);
+    m_created.append(id);
+    qCInfo(lcTasks).noquote() << "task" << id << "queued:" << workflowTypeName(task.type)
+                              << "workflow," << task.graph.size() << "graph nodes, position"
+                              << positionOf(id);
+    m_tasks.insert(id, std::move(task));
+    Q_EMIT taskQueued(id);
+    return id;
+}
+
+std::optional<Task> TaskQueue::task(const QString &id) const
+{
+    auto it = m_tasks.constFind(id);
+    if (it == m_tasks.cend())
+        return std::nullopt;
+    return it.value();
+}
+
+int TaskQueue::positionOf(const QString &id) const
+{
+    return int(m_pending.indexOf(id));
+}
+
+QStringList TaskQueue::pendingIds() const
+{
+    return m_pending;
+}
+
+int TaskQueue::runningCount() const
+{
+    return int(std::count_if(m_tasks.cbegin(), m_tasks.cend(),
+                             [](const Task &t) { return t.status == TaskStatus::Running; }));
+}
+
+QList<Task> TaskQueue::list(std::optional<TaskStatus> status, int offset, int limit) const
+{
+    QList<Task> result;
+    int skipped = 0;
+    for (auto it = m_created.crbegin(); it != m_created.crend() && result.size() < limit; ++it) {
+        const Task &task = *m_tasks.constFind(*it);
+        if (status && task.status != *status)
+            continue;
+        if (skipped++ < offset)
+            continue;
+        result.append(task);
+    }
+    return result;
+}
+
+int TaskQueue::count(std::optional<TaskStatus> status) const
+{
+    if (!status)
+        return int(m_tasks.size());
+    return int(std::count_if(m_tasks.cbegin(), m_tasks.cend(),
+                             [&status](const Task &t) { return t.status == *status; }));
+}
+
+bool TaskQueue::start(const QString &id, const QUrl &node)
+{
+    Task *task = find(id);
+    if (!task || task->status != TaskStatus::Pending)
+        return false;
+    m_pending.removeOne(id);
+    task->status = TaskStatus::Running;
+    task->phase = TaskPhase::Submitting;
+    task->node = node;
+    task->startedAt = QDateTime::currentDateTimeUtc();
+    ++task->attempts;
+    qCInfo(lcTasks).noquote() << "task" << id << "started on" << node.toString() << "after"
+                              << task->createdAt.msecsTo(task->startedAt) << "ms in the queue";
+    Q_EMIT taskChanged(id);
+    return true;
+}
+
+bool TaskQueue::setPhase(const QString &id, TaskPhase phase)
+{
+    Task *task = find(id);
+    if (!task || task->status != TaskStatus::Running)
+        return false;
+    task->phase = phase;
+    Q_EMIT taskChanged(id);
+    return true;
+}
+
+bool TaskQueue::setPromptId(const QString &id, const QString &promptId)
+{
+    Task *task = find(id);
+    if (!task || task->status != TaskStatus::Running)
+        return false;
+    task->promptId = promptId;
+    task->phase = TaskPhase::Executing;
+    Q_EMIT taskChanged(id);
+    return true;
+}
+
+bool TaskQueue::setProgress(const QString &id, double progress, const QString &executingNode)
+{
+    Task *task = find(id);
+    if (!task || task->status != TaskStatus::Running)
+        return false;
+    task->progress = std::clamp(progress, 0.0, 1.0);
+    task->executingNode = executingNode;
+    Q_EMIT taskChanged(id);
+    return true;
+}
+
+bool TaskQueue::setExecutingNode(const QString &id, const QString &executingNode)
+{
+    Task *task = find(id);
+    if (!task || task->status != TaskStatus::Running)
+        return false;
+    task->executingNode = executingNode;
+    Q_EMIT taskChanged(id);
+    return true;
+}
+
+bool TaskQueue::setPreview(const QString &id, const OutputImage &preview)
+{
+    Task *task = find(id);
+    if (!task || task->status != TaskStatus::Running)
+        return false;
+    task->preview = preview;
+    Q_EMIT taskChanged(id);
+    return true;
+}
+
+bool TaskQueue::finish(const QString &id, const QList<OutputImage> &images)
+{
+    Task *task = find(id);
+    if (!task || task->status != TaskStatus::Running)
+        return false;
+    task->images = images;
+    task->progress = 1.0;
+    task->preview = {}; // results replace the preview
+    toHistory(*task, TaskStatus::Done);
+    return true;
+}
+
+bool TaskQueue::fail(const QString &id, const QString &reason)
+{
+    Task *task = find(id);
+    if (!task || task->isFinished())
+        return false;
+    task->error = reason;
+    toHistory(*task, TaskStatus::Error);
+    return true;
+}
+
+bool TaskQueue::cancel(const QString &id)
+{
+    Task *task = find(id);
+    if (!task || task->isFinished())
+        return false;
+    toHistory(*task, TaskStatus::Cancelled);
+    return true;
+}
+
+void TaskQueue::toHistory(Task &task, TaskStatus status)
+{
+    const QString id = task.id;
+    m_pending.removeOne(id);
+    task.status = status;
+    task.phase = TaskPhase::Finished;
+    task.finishedAt = QDateTime::currentDateTimeUtc();
+    const qint64 ms = (task.startedAt.isValid() ? task.startedAt : task.createdAt).msecsTo(task.finishedAt);
+    if (status == TaskStatus::Error)
+        qCWarning(lcTasks).noquote() << "task" << id << "error after" << ms << "ms:" << task.error;
+    else
+        qCInfo(lcTasks).noquote() << "task" << id << taskStatusName(status) << "after" << ms
+                                  << "ms," << task.images.size() << "images";
+    m_history.append(id);
+    Q_EMIT taskChanged(id);
+    Q_EMIT taskFinished(id);
+    while (m_history.size() > m_limits.historyLimit) {
+        const QString old = m_history.takeFirst();
+        m_tasks.remove(old);
+        m_created.removeOne(old);
+        Q_EMIT taskForgotten(old);
+    }
+}
+
+Task *TaskQueue::find(const QString &id)
+{
+    auto it = m_tasks.find(id);
+    return it == m_tasks.end() ? nullptr : &it.value();
+}
+
+} // namespace comfy

@@ -1,0 +1,113 @@
+#include "clustercontroller.h"
+
+#include "router/router.h"
+
+#include <QJsonArray>
+
+namespace comfy::server {
+
+namespace {
+using Method = QHttpServerRequest::Method;
+
+QJsonValue time(const QDateTime &t)
+{
+    return t.isValid() ? QJsonValue(t.toString(Qt::ISODateWithMs)) : QJsonValue();
+}
+
+QJsonObject nodeToJson(const NodeInfo &node)
+{
+    return {
+        {QStringLiteral("url"), node.url.toString()},
+        // "cache" is the field the original reserved for the models a node holds.
+        {QStringLiteral("status"), QJsonObject{{QStringLiteral("status"), nodeStateName(node.state)},
+                                               {QStringLiteral("cache"), QJsonObject()}}},
+        {QStringLiteral("task"), node.taskId.isEmpty() ? QJsonValue() : QJsonValue(node.taskId)},
+        {QStringLiteral("simulated"), node.simulated},
+        {QStringLiteral("labels"), QJsonArray::fromStringList(node.labels)},
+        {QStringLiteral("checked"), node.checked},
+        {QStringLiteral("last_check"), time(node.lastCheck)},
+        {QStringLiteral("failures"), node.failures},
+        {QStringLiteral("last_error"), node.lastError.isEmpty() ? QJsonValue() : QJsonValue(node.lastError)},
+        {QStringLiteral("queue_remaining"), node.queueRemaining},
+        {QStringLiteral("version"), node.version.isEmpty() ? QJsonValue() : QJsonValue(node.version)},
+        {QStringLiteral("device"), node.devices.isEmpty() ? QJsonValue() : QJsonValue(node.devices)},
+        {QStringLiteral("added_at"), time(node.addedAt)},
+        {QStringLiteral("idle_since"), node.state == NodeState::Idle ? time(node.idleSince) : QJsonValue()},
+        {QStringLiteral("tasks_run"), double(node.tasksRun)},
+    };
+}
+
+// {"url": "http://host:port"}: the url, or a 400 naming the field.
+std::variant<QString, ApiError> urlField(const QJsonObject &body)
+{
+    const QJsonValue url = body.value(QLatin1String("url"));
+    if (url.isUndefined())
+        return ApiError::badRequest(QStringLiteral("url: required, the node's http(s) URL"));
+    if (!url.isString())
+        return ApiError::badRequest(QStringLiteral("url: must be a string"));
+    return url.toString();
+}
+} // namespace
+
+ClusterController::ClusterController(ApiServer &server, Router &router)
+    : m_router(router)
+{
+    auto bind = [this](ApiReply (ClusterController::*method)(const ApiRequest &)) {
+        return [this, method](const ApiRequest &request) { return (this->*method)(request); };
+    };
+    server.addRoute(Method::Get, QStringLiteral("/cluster/nodes"), Access::Authenticated, bind(&ClusterController::list));
+    server.addRoute(Method::Post, QStringLiteral("/cluster/nodes"), Access::Authenticated, bind(&ClusterController::add));
+    server.addRoute(Method::Post, QStringLiteral("/cluster/nodes/delete"), Access::Authenticated,
+                    bind(&ClusterController::remove));
+}
+
+ApiReply ClusterController::list(const ApiRequest &)
+{
+    QJsonArray nodes;
+    for (const NodeInfo &node : m_router.nodes().nodes())
+        nodes.append(nodeToJson(node));
+    return jsonResponse({{QStringLiteral("nodes"), nodes}});
+}
+
+ApiReply ClusterController::add(const ApiRequest &request)
+{
+    const auto body = request.jsonObject();
+    if (std::holds_alternative<ApiError>(body))
+        return std::get<ApiError>(body);
+    const QJsonObject &object = std::get<QJsonObject>(body);
+    const auto url = urlField(object);
+    if (std::holds_alternative<ApiError>(url))
+        return std::get<ApiError>(url);
+    QStringList labels;
+    const QJsonValue labelsValue = object.value(QLatin1String("labels"));
+    if (!labelsValue.isUndefined() && !labelsValue.isNull()) {
+        if (!labelsValue.isArray())
+            return ApiError::badRequest(QStringLiteral("labels: must be a list of strings"));
+        for (const QJsonValue &label : labelsValue.toArray()) {
+            if (!label.isString() || label.toString().isEmpty())
+                return ApiError::badRequest(QStringLiteral("labels: must be a list of non-empty strings"));
+            labels.append(label.toString());
+        }
+    }
+    const Result<NodeInfo> node = m_router.nodes().addNode(std::get<QString>(url), labels);
+    if (!node)
+        return ApiError::fromError(node.error());
+    return jsonResponse(nodeToJson(node.value()));
+}
+
+ApiReply ClusterController::remove(const ApiRequest &request)
+{
+    const auto body = request.jsonObject();
+    if (std::holds_alternative<ApiError>(body))
+        return std::get<ApiError>(body);
+    const auto url = urlField(std::get<QJsonObject>(body));
+    if (std::holds_alternative<ApiError>(url))
+        return std::get<ApiError>(url);
+    const Result<NodeInfo> node = m_router.nodes().removeNode(std::get<QString>(url));
+    if (!node)
+        return ApiError::fromError(node.error());
+    return jsonResponse({{QStringLiteral("url"), node.value().url.toString()},
+                         {QStringLiteral("removed"), true}});
+}
+
+} // namespace comfy::server

@@ -56,8 +56,9 @@ bool DemoCluster::start()
         node->setStepDelayMs(m_stepDelayMs);
         if (!node->listen(QHostAddress::LocalHost, 0))
             return false;
-        qCWarning(lcDemo).noquote() << "SIMULATED ComfyUI node" << i + 1 << "at"
-                                    << node->url().toString() << "(demo only: no GPU, placeholder images)";
+        qCWarning(lcDemo).noquote()
+            << "SIMULATED ComfyUI node" << i + 1 << "at" << node->url().toString()
+            << "(demo only: no GPU, placeholder images)";
         m_router.nodes().addNode(node->url().toString(), {QStringLiteral("simulated")}, true);
         m_nodes.push_back(std::move(node));
     }

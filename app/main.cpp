@@ -21,9 +21,10 @@ void setUpLogging(const comfy::Settings &settings)
         "%{time yyyy-MM-ddThh:mm:ss.zzz} "
         "%{if-debug}DEBUG%{endif}%{if-info}INFO %{endif}%{if-warning}WARN %{endif}"
         "%{if-critical}ERROR%{endif}%{if-fatal}FATAL%{endif} %{category}: %{message}"));
-    QLoggingCategory::setFilterRules(settings.env == QLatin1String("dev")
-                                         ? QStringLiteral("comfy.*.debug=true\ncomfy.http.debug=false")
-                                         : QStringLiteral("comfy.*.debug=false"));
+    QLoggingCategory::setFilterRules(
+        settings.env == QLatin1String("dev")
+            ? QStringLiteral("comfy.*.debug=true\ncomfy.http.debug=false")
+            : QStringLiteral("comfy.*.debug=false"));
 }
 
 QStringList argumentsOf(int argc, char **argv)
@@ -40,8 +41,8 @@ int main(int argc, char **argv)
 {
     // Settings first: --server decides between QCoreApplication and QApplication, and
     // --help must work without a display.
-    const comfy::LoadResult loaded =
-        comfy::SettingsLoader::load(argumentsOf(argc, argv), QProcessEnvironment::systemEnvironment());
+    const comfy::LoadResult loaded = comfy::SettingsLoader::load(
+        argumentsOf(argc, argv), QProcessEnvironment::systemEnvironment());
     switch (loaded.action) {
     case comfy::LoadResult::Action::ShowHelp:
     case comfy::LoadResult::Action::ShowVersion:
@@ -69,7 +70,8 @@ int main(int argc, char **argv)
     const quint16 port = api.listen(QHostAddress(settings.host), settings.port);
     if (!port) {
         std::fputs(qPrintable(QStringLiteral("comfy-router: cannot listen on %1:%2\n")
-                                  .arg(settings.host).arg(settings.port)),
+                                  .arg(settings.host)
+                                  .arg(settings.port)),
                    stderr);
         return 1;
     }

@@ -104,7 +104,8 @@ void MainWindow::removeSelectedNode()
     const QModelIndexList rows = m_nodeView->selectionModel()->selectedRows();
     if (rows.isEmpty())
         return;
-    const Result<NodeInfo> removed = m_router.nodes().removeNode(m_nodeModel->urlAt(rows.first().row()).toString());
+    const Result<NodeInfo> removed =
+        m_router.nodes().removeNode(m_nodeModel->urlAt(rows.first().row()).toString());
     if (!removed)
         QMessageBox::warning(this, tr("Remove node"), removed.error().message);
 }
@@ -114,7 +115,8 @@ void MainWindow::cancelSelectedTask()
     const QModelIndexList rows = m_taskView->selectionModel()->selectedRows();
     if (rows.isEmpty())
         return;
-    const Result<bool> cancelled = m_router.dispatcher().cancel(m_taskModel->idAt(rows.first().row()));
+    const Result<bool> cancelled =
+        m_router.dispatcher().cancel(m_taskModel->idAt(rows.first().row()));
     if (!cancelled)
         QMessageBox::warning(this, tr("Cancel task"), cancelled.error().message);
 }
@@ -128,8 +130,11 @@ void MainWindow::updateSummary()
         (node.state == NodeState::Idle ? idle : node.state == NodeState::Busy ? busy : offline)++;
     const TaskQueue &tasks = m_router.tasks();
     m_summary->setText(tr("Nodes: %1 idle, %2 busy, %3 offline   Tasks: %4 pending, %5 running")
-                           .arg(idle).arg(busy).arg(offline)
-                           .arg(tasks.pendingCount()).arg(tasks.runningCount()));
+                           .arg(idle)
+                           .arg(busy)
+                           .arg(offline)
+                           .arg(tasks.pendingCount())
+                           .arg(tasks.runningCount()));
 }
 
 } // namespace comfy::gui

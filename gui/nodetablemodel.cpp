@@ -81,8 +81,8 @@ QVariant NodeTableModel::headerData(int section, Qt::Orientation orientation, in
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
-    static const QStringList headers{tr("Node"), tr("State"), tr("Task"), tr("Failed checks"),
-                                     tr("Last check"), tr("ComfyUI")};
+    static const QStringList headers{tr("Node"),          tr("State"),      tr("Task"),
+                                     tr("Failed checks"), tr("Last check"), tr("ComfyUI")};
     return headers.value(section);
 }
 

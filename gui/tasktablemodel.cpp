@@ -70,8 +70,9 @@ QVariant TaskTableModel::data(const QModelIndex &index, int role) const
     case Created:
         return task->createdAt.toLocalTime().toString(QStringLiteral("HH:mm:ss"));
     case Message:
-        return task->status == TaskStatus::Done ? tr("%n image(s)", nullptr, int(task->images.size()))
-                                                : task->error;
+        return task->status == TaskStatus::Done
+                   ? tr("%n image(s)", nullptr, int(task->images.size()))
+                   : task->error;
     default:
         return {};
     }
@@ -81,7 +82,7 @@ QVariant TaskTableModel::headerData(int section, Qt::Orientation orientation, in
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
-    static const QStringList headers{tr("Task"), tr("Type"), tr("Status"), tr("Phase"),
+    static const QStringList headers{tr("Task"),     tr("Type"), tr("Status"),  tr("Phase"),
                                      tr("Progress"), tr("Node"), tr("Created"), tr("Result")};
     return headers.value(section);
 }

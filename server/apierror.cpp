@@ -7,14 +7,21 @@ namespace comfy::server {
 
 ApiError ApiError::unauthorized()
 {
-    return {401, QStringLiteral("authentication required: HTTP Basic with the router's username and password"),
-            {}, {{QByteArrayLiteral("WWW-Authenticate"), QByteArrayLiteral("Basic realm=\"comfy-router\"")}}};
+    return {401,
+            QStringLiteral(
+                "authentication required: HTTP Basic with the router's username and password"),
+            {},
+            {{QByteArrayLiteral("WWW-Authenticate"),
+              QByteArrayLiteral("Basic realm=\"comfy-router\"")}}};
 }
 
 ApiError ApiError::methodNotAllowed(const QStringList &allowed)
 {
-    return {405, QStringLiteral("method not allowed here; allowed: %1").arg(allowed.join(QStringLiteral(", "))),
-            {}, {{QByteArrayLiteral("Allow"), allowed.join(QStringLiteral(", ")).toLatin1()}}};
+    return {405,
+            QStringLiteral("method not allowed here; allowed: %1")
+                .arg(allowed.join(QStringLiteral(", "))),
+            {},
+            {{QByteArrayLiteral("Allow"), allowed.join(QStringLiteral(", ")).toLatin1()}}};
 }
 
 ApiError ApiError::fromError(const Error &error)

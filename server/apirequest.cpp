@@ -40,7 +40,8 @@ std::variant<QJsonObject, ApiError> ApiRequest::jsonObject() const
     if (body.trimmed().isEmpty())
         return ApiError::badRequest(QStringLiteral("body: a JSON object is required"));
     if (tooDeep(body))
-        return ApiError::badRequest(QStringLiteral("body: JSON nested deeper than %1 levels").arg(MaxJsonDepth));
+        return ApiError::badRequest(
+            QStringLiteral("body: JSON nested deeper than %1 levels").arg(MaxJsonDepth));
     QJsonParseError error;
     const QJsonDocument document = QJsonDocument::fromJson(body, &error);
     if (error.error != QJsonParseError::NoError)

@@ -1,6 +1,7 @@
 #include "apiserver.h"
 
 #include "clustercontroller.h"
+#include "docscontroller.h"
 #include "healthcontroller.h"
 #include "router/router.h"
 #include "workflowcontroller.h"
@@ -46,12 +47,14 @@ ApiServer::ApiServer(Router &router, QObject *parent)
     , m_router(router)
     , m_auth(router.settings().username, router.settings().password)
 {
-    m_http.setMissingHandler([this](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
-        handle(request, std::move(responder));
-    });
+    m_http.setMissingHandler(
+        [this](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
+            handle(request, std::move(responder));
+        });
     m_controllers.push_back(std::make_unique<HealthController>(*this));
     m_controllers.push_back(std::make_unique<WorkflowController>(*this, router));
     m_controllers.push_back(std::make_unique<ClusterController>(*this, router));
+    m_controllers.push_back(std::make_unique<DocsController>(*this));
 }
 
 ApiServer::~ApiServer() = default;
@@ -60,7 +63,8 @@ quint16 ApiServer::listen(const QHostAddress &address, quint16 port)
 {
     const quint16 bound = m_http.listen(address, port);
     if (bound)
-        qCInfo(lcHttp).noquote() << "HTTP API listening on" << address.toString() + QLatin1Char(':') + QString::number(bound);
+        qCInfo(lcHttp).noquote() << "HTTP API listening on"
+                                 << address.toString() + QLatin1Char(':') + QString::number(bound);
     else
         qCCritical(lcHttp).noquote() << "cannot listen on" << address.toString() << port;
     return bound;
@@ -82,7 +86,8 @@ void ApiServer::handle(const QHttpServerRequest &request, QHttpServerResponder &
                                        : std::move(std::get<QHttpServerResponse>(reply));
     const int status = int(response.statusCode());
     if (status >= 500)
-        qCWarning(lcHttp).noquote() << methodName(request.method()) << request.url().path() << status;
+        qCWarning(lcHttp).noquote()
+            << methodName(request.method()) << request.url().path() << status;
     else
         qCDebug(lcHttp).noquote() << methodName(request.method()) << request.url().path() << status
                                   << timer.nsecsElapsed() / 1000 << "us";
@@ -123,8 +128,8 @@ ApiReply ApiServer::route(const QHttpServerRequest &request)
             return ApiError::unauthorized();
         return ApiError::methodNotAllowed(allowed);
     }
-    return ApiError::notFound(QStringLiteral("no route %1 %2")
-                                  .arg(methodName(request.method()), request.url().path()));
+    return ApiError::notFound(
+        QStringLiteral("no route %1 %2").arg(methodName(request.method()), request.url().path()));
 }
 
 } // namespace comfy::server

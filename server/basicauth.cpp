@@ -28,8 +28,8 @@ bool BasicAuth::accepts(const QHttpServerRequest &request) const
         const QByteArray value = header.second.trimmed();
         if (!value.left(6).toLower().startsWith("basic "))
             return false;
-        const auto decoded = QByteArray::fromBase64Encoding(value.mid(6).trimmed(),
-                                                            QByteArray::AbortOnBase64DecodingErrors);
+        const auto decoded = QByteArray::fromBase64Encoding(
+            value.mid(6).trimmed(), QByteArray::AbortOnBase64DecodingErrors);
         return decoded && constantTimeEquals(*decoded, m_expected);
     }
     return false;

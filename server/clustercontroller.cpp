@@ -19,20 +19,25 @@ QJsonObject nodeToJson(const NodeInfo &node)
     return {
         {QStringLiteral("url"), node.url.toString()},
         // "cache" is the field the original reserved for the models a node holds.
-        {QStringLiteral("status"), QJsonObject{{QStringLiteral("status"), nodeStateName(node.state)},
-                                               {QStringLiteral("cache"), QJsonObject()}}},
+        {QStringLiteral("status"),
+         QJsonObject{{QStringLiteral("status"), nodeStateName(node.state)},
+                     {QStringLiteral("cache"), QJsonObject()}}},
         {QStringLiteral("task"), node.taskId.isEmpty() ? QJsonValue() : QJsonValue(node.taskId)},
         {QStringLiteral("simulated"), node.simulated},
         {QStringLiteral("labels"), QJsonArray::fromStringList(node.labels)},
         {QStringLiteral("checked"), node.checked},
         {QStringLiteral("last_check"), time(node.lastCheck)},
         {QStringLiteral("failures"), node.failures},
-        {QStringLiteral("last_error"), node.lastError.isEmpty() ? QJsonValue() : QJsonValue(node.lastError)},
+        {QStringLiteral("last_error"),
+         node.lastError.isEmpty() ? QJsonValue() : QJsonValue(node.lastError)},
         {QStringLiteral("queue_remaining"), node.queueRemaining},
-        {QStringLiteral("version"), node.version.isEmpty() ? QJsonValue() : QJsonValue(node.version)},
-        {QStringLiteral("device"), node.devices.isEmpty() ? QJsonValue() : QJsonValue(node.devices)},
+        {QStringLiteral("version"),
+         node.version.isEmpty() ? QJsonValue() : QJsonValue(node.version)},
+        {QStringLiteral("device"),
+         node.devices.isEmpty() ? QJsonValue() : QJsonValue(node.devices)},
         {QStringLiteral("added_at"), time(node.addedAt)},
-        {QStringLiteral("idle_since"), node.state == NodeState::Idle ? time(node.idleSince) : QJsonValue()},
+        {QStringLiteral("idle_since"),
+         node.state == NodeState::Idle ? time(node.idleSince) : QJsonValue()},
         {QStringLiteral("tasks_run"), double(node.tasksRun)},
     };
 }
@@ -55,8 +60,10 @@ ClusterController::ClusterController(ApiServer &server, Router &router)
     auto bind = [this](ApiReply (ClusterController::*method)(const ApiRequest &)) {
         return [this, method](const ApiRequest &request) { return (this->*method)(request); };
     };
-    server.addRoute(Method::Get, QStringLiteral("/cluster/nodes"), Access::Authenticated, bind(&ClusterController::list));
-    server.addRoute(Method::Post, QStringLiteral("/cluster/nodes"), Access::Authenticated, bind(&ClusterController::add));
+    server.addRoute(Method::Get, QStringLiteral("/cluster/nodes"), Access::Authenticated,
+                    bind(&ClusterController::list));
+    server.addRoute(Method::Post, QStringLiteral("/cluster/nodes"), Access::Authenticated,
+                    bind(&ClusterController::add));
     server.addRoute(Method::Post, QStringLiteral("/cluster/nodes/delete"), Access::Authenticated,
                     bind(&ClusterController::remove));
 }
@@ -85,7 +92,8 @@ ApiReply ClusterController::add(const ApiRequest &request)
             return ApiError::badRequest(QStringLiteral("labels: must be a list of strings"));
         for (const QJsonValue &label : labelsValue.toArray()) {
             if (!label.isString() || label.toString().isEmpty())
-                return ApiError::badRequest(QStringLiteral("labels: must be a list of non-empty strings"));
+                return ApiError::badRequest(
+                    QStringLiteral("labels: must be a list of non-empty strings"));
             labels.append(label.toString());
         }
     }
@@ -106,8 +114,8 @@ ApiReply ClusterController::remove(const ApiRequest &request)
     const Result<NodeInfo> node = m_router.nodes().removeNode(std::get<QString>(url));
     if (!node)
         return ApiError::fromError(node.error());
-    return jsonResponse({{QStringLiteral("url"), node.value().url.toString()},
-                         {QStringLiteral("removed"), true}});
+    return jsonResponse(
+        {{QStringLiteral("url"), node.value().url.toString()}, {QStringLiteral("removed"), true}});
 }
 
 } // namespace comfy::server

@@ -12,7 +12,8 @@ using Method = QHttpServerRequest::Method;
 
 ApiError unknownTask(const QString &id)
 {
-    return ApiError::notFound(QStringLiteral("task %1 not found (unknown, or older than the history limit)").arg(id));
+    return ApiError::notFound(
+        QStringLiteral("task %1 not found (unknown, or older than the history limit)").arg(id));
 }
 
 // A whole number query parameter in [min, max], or the default when absent.
@@ -25,7 +26,8 @@ std::variant<int, ApiError> intQuery(const ApiRequest &request, const QString &k
     bool ok = false;
     const int value = text.toInt(&ok);
     if (!ok || value < min || value > max)
-        return ApiError::badRequest(QStringLiteral("%1: must be a whole number from %2 to %3").arg(key).arg(min).arg(max));
+        return ApiError::badRequest(
+            QStringLiteral("%1: must be a whole number from %2 to %3").arg(key).arg(min).arg(max));
     return value;
 }
 
@@ -41,22 +43,30 @@ WorkflowController::WorkflowController(ApiServer &server, Router &router)
     auto bind = [this](ApiReply (WorkflowController::*method)(const ApiRequest &)) {
         return [this, method](const ApiRequest &request) { return (this->*method)(request); };
     };
-    server.addRoute(Method::Post, QStringLiteral("/workflow"), Access::Authenticated, bind(&WorkflowController::submit));
-    server.addRoute(Method::Get, QStringLiteral("/workflow"), Access::Authenticated, bind(&WorkflowController::list));
-    server.addRoute(Method::Get, QStringLiteral("/workflow/<id>"), Access::Authenticated, bind(&WorkflowController::status));
+    server.addRoute(Method::Post, QStringLiteral("/workflow"), Access::Authenticated,
+                    bind(&WorkflowController::submit));
+    server.addRoute(Method::Get, QStringLiteral("/workflow"), Access::Authenticated,
+                    bind(&WorkflowController::list));
+    server.addRoute(Method::Get, QStringLiteral("/workflow/<id>"), Access::Authenticated,
+                    bind(&WorkflowController::status));
     server.addRoute(Method::Get, QStringLiteral("/workflow/<id>/images/<n>"), Access::Authenticated,
                     bind(&WorkflowController::image));
     server.addRoute(Method::Post, QStringLiteral("/workflow/<id>/cancel"), Access::Authenticated,
                     bind(&WorkflowController::cancel));
-    server.addRoute(Method::Get, QStringLiteral("/preview/<id>"), Access::Public, bind(&WorkflowController::preview));
-    server.addRoute(Method::Options, QStringLiteral("/preview/<id>"), Access::Public, [](const ApiRequest &) -> ApiReply {
-        QHttpServerResponse response(QHttpServerResponse::StatusCode::NoContent);
-        addCors(response);
-        response.addHeader(QByteArrayLiteral("Access-Control-Allow-Methods"), QByteArrayLiteral("GET, OPTIONS"));
-        response.addHeader(QByteArrayLiteral("Access-Control-Allow-Headers"), QByteArrayLiteral("Content-Type"));
-        response.addHeader(QByteArrayLiteral("Access-Control-Max-Age"), QByteArrayLiteral("86400"));
-        return response;
-    });
+    server.addRoute(Method::Get, QStringLiteral("/preview/<id>"), Access::Public,
+                    bind(&WorkflowController::preview));
+    server.addRoute(Method::Options, QStringLiteral("/preview/<id>"), Access::Public,
+                    [](const ApiRequest &) -> ApiReply {
+                        QHttpServerResponse response(QHttpServerResponse::StatusCode::NoContent);
+                        addCors(response);
+                        response.addHeader(QByteArrayLiteral("Access-Control-Allow-Methods"),
+                                           QByteArrayLiteral("GET, OPTIONS"));
+                        response.addHeader(QByteArrayLiteral("Access-Control-Allow-Headers"),
+                                           QByteArrayLiteral("Content-Type"));
+                        response.addHeader(QByteArrayLiteral("Access-Control-Max-Age"),
+                                           QByteArrayLiteral("86400"));
+                        return response;
+                    });
 }
 
 ApiReply WorkflowController::submit(const ApiRequest &request)
@@ -76,12 +86,14 @@ ApiReply WorkflowController::list(const ApiRequest &request)
     if (const QString text = request.query(QStringLiteral("status")); !text.isEmpty()) {
         status = taskStatusFromName(text);
         if (!status)
-            return ApiError::badRequest(QStringLiteral("status: must be one of pending, running, done, error, cancelled"));
+            return ApiError::badRequest(
+                QStringLiteral("status: must be one of pending, running, done, error, cancelled"));
     }
     const auto limit = intQuery(request, QStringLiteral("limit"), 50, 1, 1000);
     if (std::holds_alternative<ApiError>(limit))
         return std::get<ApiError>(limit);
-    const auto offset = intQuery(request, QStringLiteral("offset"), 0, 0, std::numeric_limits<int>::max());
+    const auto offset =
+        intQuery(request, QStringLiteral("offset"), 0, 0, std::numeric_limits<int>::max());
     if (std::holds_alternative<ApiError>(offset))
         return std::get<ApiError>(offset);
     QJsonArray tasks;
@@ -112,10 +124,13 @@ ApiReply WorkflowController::image(const ApiRequest &request)
     bool ok = false;
     const int n = request.args.at(1).toInt(&ok);
     if (task->status != TaskStatus::Done)
-        return ApiError::notFound(QStringLiteral("task %1 is %2: it has no images").arg(id, taskStatusName(task->status)));
+        return ApiError::notFound(QStringLiteral("task %1 is %2: it has no images")
+                                      .arg(id, taskStatusName(task->status)));
     if (!ok || n < 0 || n >= task->images.size())
         return ApiError::notFound(QStringLiteral("task %1 has %2 images; there is no image '%3'")
-                                      .arg(id).arg(task->images.size()).arg(request.args.at(1)));
+                                      .arg(id)
+                                      .arg(task->images.size())
+                                      .arg(request.args.at(1)));
     const OutputImage &image = task->images.at(n);
     return QHttpServerResponse(image.mimeType, image.data);
 }

@@ -32,8 +32,9 @@ Result<NodeInfo> NodeRegistry::addNode(const QString &text, const QStringList &l
 {
     const QUrl url = normalizeNodeUrl(text);
     if (url.isEmpty())
-        return Error::invalid(QStringLiteral("url"),
-                              QStringLiteral("url: '%1' is not an http(s) URL with a host").arg(text));
+        return Error::invalid(
+            QStringLiteral("url"),
+            QStringLiteral("url: '%1' is not an http(s) URL with a host").arg(text));
     if (const Entry *existing = find(url))
         return existing->info;
     Entry entry;
@@ -57,8 +58,8 @@ Result<NodeInfo> NodeRegistry::removeNode(const QString &text)
     if (!entry)
         return Error::notFound(QStringLiteral("node '%1' is not registered").arg(text));
     if (entry->info.state == NodeState::Busy)
-        return Error::conflict(QStringLiteral("node %1 is running task %2")
-                                   .arg(url.toString(), entry->info.taskId));
+        return Error::conflict(
+            QStringLiteral("node %1 is running task %2").arg(url.toString(), entry->info.taskId));
     const NodeInfo info = entry->info;
     if (entry->check)
         entry->check->abort();
@@ -147,7 +148,8 @@ void NodeRegistry::startCheck(Entry &entry)
     QNetworkReply *reply = m_network.get(request);
     entry.check = reply;
     const QUrl url = entry.info.url;
-    connect(reply, &QNetworkReply::finished, this, [this, url, reply] { onCheckFinished(url, reply); });
+    connect(reply, &QNetworkReply::finished, this,
+            [this, url, reply] { onCheckFinished(url, reply); });
 }
 
 void NodeRegistry::onCheckFinished(const QUrl &url, QNetworkReply *reply)
@@ -159,10 +161,10 @@ void NodeRegistry::onCheckFinished(const QUrl &url, QNetworkReply *reply)
     entry->check.clear();
     const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
     if (reply->error() != QNetworkReply::NoError || status != 200) {
-        const QString reason = reply->error() == QNetworkReply::OperationCanceledError
-                                   ? QStringLiteral("no answer within %1 ms").arg(m_policy.timeoutMs)
-                                   : (status ? QStringLiteral("HTTP %1").arg(status)
-                                             : reply->errorString());
+        const QString reason =
+            reply->error() == QNetworkReply::OperationCanceledError
+                ? QStringLiteral("no answer within %1 ms").arg(m_policy.timeoutMs)
+                : (status ? QStringLiteral("HTTP %1").arg(status) : reply->errorString());
         markFailed(*entry, reason);
         return;
     }
@@ -178,8 +180,8 @@ void NodeRegistry::onCheckFinished(const QUrl &url, QNetworkReply *reply)
 void NodeRegistry::markGood(Entry &entry, int queueRemaining)
 {
     NodeInfo &info = entry.info;
-    const bool changed = !info.checked || info.failures != 0 || info.queueRemaining != queueRemaining ||
-                         info.state == NodeState::Offline;
+    const bool changed = !info.checked || info.failures != 0 ||
+                         info.queueRemaining != queueRemaining || info.state == NodeState::Offline;
     info.checked = true;
     info.lastCheck = QDateTime::currentDateTimeUtc();
     info.failures = 0;
@@ -206,16 +208,16 @@ void NodeRegistry::markFailed(Entry &entry, const QString &reason)
     info.lastCheck = QDateTime::currentDateTimeUtc();
     ++info.failures;
     info.lastError = reason;
-    qCDebug(lcCluster).noquote() << "health check failed:" << info.url.toString() << reason
-                                 << QStringLiteral("(%1/%2)").arg(info.failures).arg(m_policy.failureLimit);
+    qCDebug(lcCluster).noquote()
+        << "health check failed:" << info.url.toString() << reason
+        << QStringLiteral("(%1/%2)").arg(info.failures).arg(m_policy.failureLimit);
     if (info.state != NodeState::Offline && info.failures >= m_policy.failureLimit) {
         const QString taskId = info.taskId;
         info.state = NodeState::Offline;
         info.taskId.clear();
         entry.statsKnown = false; // it may come back as another ComfyUI
-        qCWarning(lcCluster).noquote()
-            << "node offline:" << info.url.toString() << "after" << info.failures
-            << "failed checks:" << reason;
+        qCWarning(lcCluster).noquote() << "node offline:" << info.url.toString() << "after"
+                                       << info.failures << "failed checks:" << reason;
         Q_EMIT nodeChanged(info.url);
         Q_EMIT nodeWentOffline(info.url, taskId, reason);
         return;
@@ -235,8 +237,10 @@ void NodeRegistry::fetchSystemStats(const QUrl &url)
             return;
         const QJsonObject stats = QJsonDocument::fromJson(reply->readAll()).object();
         entry->statsKnown = true;
-        entry->info.version =
-            stats.value(QLatin1String("system")).toObject().value(QLatin1String("comfyui_version")).toString();
+        entry->info.version = stats.value(QLatin1String("system"))
+                                  .toObject()
+                                  .value(QLatin1String("comfyui_version"))
+                                  .toString();
         const QJsonArray devices = stats.value(QLatin1String("devices")).toArray();
         entry->info.devices = devices.isEmpty() ? QJsonObject() : devices.first().toObject();
         // A node that says it is simulated is labelled so, however it was added.

@@ -40,10 +40,9 @@ PromptRun::PromptRun(QNetworkAccessManager &network, const QUrl &node, const QSt
     m_connectTimer.setInterval(10000);
     connect(&m_connectTimer, &QTimer::timeout, this, [this] {
         m_socket.abort();
-        fail(RunFailure::NodeLost,
-             QStringLiteral("websocket of %1 did not connect within %2 ms")
-                 .arg(nodeName())
-                 .arg(m_connectTimer.interval()));
+        fail(RunFailure::NodeLost, QStringLiteral("websocket of %1 did not connect within %2 ms")
+                                       .arg(nodeName())
+                                       .arg(m_connectTimer.interval()));
     });
     connect(&m_socket, &QWebSocket::connected, this, &PromptRun::onConnected);
     connect(&m_socket, &QWebSocket::disconnected, this, &PromptRun::onDisconnected);
@@ -80,9 +79,11 @@ void PromptRun::onConnected()
 {
     m_connectTimer.stop();
     // The socket is open before the prompt exists, so no message of the run is missed.
-    QJsonObject body{{QStringLiteral("prompt"), m_graph}, {QStringLiteral("client_id"), m_clientId}};
-    QNetworkReply *reply = m_network.post(jsonRequest(m_node.resolved(QUrl(QStringLiteral("prompt")))),
-                                          QJsonDocument(body).toJson(QJsonDocument::Compact));
+    QJsonObject body{{QStringLiteral("prompt"), m_graph},
+                     {QStringLiteral("client_id"), m_clientId}};
+    QNetworkReply *reply =
+        m_network.post(jsonRequest(m_node.resolved(QUrl(QStringLiteral("prompt")))),
+                       QJsonDocument(body).toJson(QJsonDocument::Compact));
     m_request = reply;
     connect(reply, &QNetworkReply::finished, this, [this, reply] { onPromptReply(reply); });
 }
@@ -116,7 +117,8 @@ void PromptRun::onPromptReply(QNetworkReply *reply)
     if (status == 400) {
         fail(RunFailure::Rejected,
              QStringLiteral("%1 rejected the workflow: %2")
-                 .arg(nodeName(), protocol::describeRejection(QJsonDocument::fromJson(body).object())));
+                 .arg(nodeName(),
+                      protocol::describeRejection(QJsonDocument::fromJson(body).object())));
         return;
     }
     if (status != 0) {
@@ -136,9 +138,9 @@ void PromptRun::onDisconnected()
         return; // after success only /view fetches remain, they need no socket
     m_connectTimer.stop();
     const QString reason = m_socket.errorString();
-    fail(RunFailure::NodeLost, QStringLiteral("lost the websocket connection to %1%2")
-                                   .arg(nodeName(), reason.isEmpty() ? QString()
-                                                                     : QStringLiteral(": ") + reason));
+    fail(RunFailure::NodeLost,
+         QStringLiteral("lost the websocket connection to %1%2")
+             .arg(nodeName(), reason.isEmpty() ? QString() : QStringLiteral(": ") + reason));
 }
 
 void PromptRun::onText(const QString &text)
@@ -164,10 +166,9 @@ void PromptRun::handle(const protocol::Message &message)
         if (message.nodeIsNull)
             break; // the end; execution_success/error came first and decided it
         m_currentNode = message.node;
-        Q_EMIT executingNode(message.node, m_graph.value(message.node)
-                                               .toObject()
-                                               .value(QLatin1String("class_type"))
-                                               .toString());
+        Q_EMIT executingNode(
+            message.node,
+            m_graph.value(message.node).toObject().value(QLatin1String("class_type")).toString());
         break;
     case MessageType::Progress:
         if (!message.node.isEmpty())
@@ -182,17 +183,19 @@ void PromptRun::handle(const protocol::Message &message)
     }
     case MessageType::ExecutionSuccess:
         m_succeeded = true;
-        qCInfo(lcComfy).noquote() << "prompt" << m_promptId << "succeeded on" << nodeName() << "with"
-                                  << m_outputs.size() << "images";
+        qCInfo(lcComfy).noquote() << "prompt" << m_promptId << "succeeded on" << nodeName()
+                                  << "with" << m_outputs.size() << "images";
         fetchNextOutput();
         break;
     case MessageType::ExecutionError:
-        fail(RunFailure::ExecutionError, QStringLiteral("execution error on %1: %2")
-                                             .arg(nodeName(), protocol::describeExecutionError(message.data)));
+        fail(RunFailure::ExecutionError,
+             QStringLiteral("execution error on %1: %2")
+                 .arg(nodeName(), protocol::describeExecutionError(message.data)));
         break;
     case MessageType::ExecutionInterrupted:
-        fail(RunFailure::Interrupted, QStringLiteral("%1 on %2")
-                                          .arg(protocol::describeInterruption(message.data), nodeName()));
+        fail(RunFailure::Interrupted,
+             QStringLiteral("%1 on %2")
+                 .arg(protocol::describeInterruption(message.data), nodeName()));
         break;
     case MessageType::Status:
     case MessageType::ExecutionCached:
@@ -282,8 +285,9 @@ void PromptRun::cancel()
         for (const QJsonValue &item : queue.value(QLatin1String("queue_running")).toArray())
             running = running || item.toArray().at(1).toString() == m_promptId;
         const QString path = running ? QStringLiteral("interrupt") : QStringLiteral("queue");
-        const QJsonObject body = running ? QJsonObject{{QStringLiteral("prompt_id"), m_promptId}}
-                                         : QJsonObject{{QStringLiteral("delete"), QJsonArray{m_promptId}}};
+        const QJsonObject body =
+            running ? QJsonObject{{QStringLiteral("prompt_id"), m_promptId}}
+                    : QJsonObject{{QStringLiteral("delete"), QJsonArray{m_promptId}}};
         QNetworkReply *reply = m_network.post(jsonRequest(m_node.resolved(QUrl(path))),
                                               QJsonDocument(body).toJson(QJsonDocument::Compact));
         connect(reply, &QNetworkReply::finished, reply, &QObject::deleteLater);
@@ -302,7 +306,8 @@ void PromptRun::fail(RunFailure failure, const QString &reason)
     if (m_request)
         m_request->abort();
     m_socket.abort();
-    qCWarning(lcComfy).noquote() << "task" << m_clientId << "failed on" << nodeName() << ":" << reason;
+    qCWarning(lcComfy).noquote() << "task" << m_clientId << "failed on" << nodeName() << ":"
+                                 << reason;
     Q_EMIT failed(failure, reason);
 }
 

@@ -146,7 +146,8 @@ QString describeExecutionError(const QJsonObject &data)
     const QString type = data.value(QLatin1String("exception_type")).toString();
     const QString message = data.value(QLatin1String("exception_message")).toString().trimmed();
     if (!type.isEmpty() || !message.isEmpty())
-        text += QStringLiteral(": ") + (type.isEmpty() ? message : type + QStringLiteral(": ") + message);
+        text += QStringLiteral(": ") +
+                (type.isEmpty() ? message : type + QStringLiteral(": ") + message);
     return text;
 }
 

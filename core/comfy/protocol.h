@@ -27,11 +27,11 @@ enum class MessageType {
 struct Message {
     MessageType type = MessageType::Unknown;
     QString typeName;
-    QString promptId; // empty when the message has none (status, reconnect's executing)
-    QString node;     // executing/progress/executed
+    QString promptId;        // empty when the message has none (status, reconnect's executing)
+    QString node;            // executing/progress/executed
     bool nodeIsNull = false; // executing {"node": null}: the prompt has ended
-    int value = 0;    // progress
-    int max = 0;      // progress
+    int value = 0;           // progress
+    int max = 0;             // progress
     int queueRemaining = -1; // status
     QJsonObject data;
 };
@@ -53,7 +53,7 @@ std::optional<BinaryFrame> parseBinary(const QByteArray &frame);
 struct ImageRef {
     QString filename;
     QString subfolder;
-    QString type; // output | temp | input
+    QString type;              // output | temp | input
     QString viewQuery() const; // "filename=..&subfolder=..&type=.."
 };
 

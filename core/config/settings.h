@@ -26,10 +26,10 @@ struct Settings {
     QStringList nodes; // nodes registered at start-up
 
     // Run mode, command line only.
-    bool server = false;       // headless, no window
-    bool demo = false;         // start simulated ComfyUI nodes (never implicit)
-    int demoNodes = 2;         // how many simulated nodes --demo starts
-    int demoStepDelayMs = 40;  // pace of the simulated nodes' sampler steps
+    bool server = false;      // headless, no window
+    bool demo = false;        // start simulated ComfyUI nodes (never implicit)
+    int demoNodes = 2;        // how many simulated nodes --demo starts
+    int demoStepDelayMs = 40; // pace of the simulated nodes' sampler steps
 };
 
 } // namespace comfy

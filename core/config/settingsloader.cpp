@@ -61,8 +61,8 @@ QString applyNodes(Settings &s, const QString &text)
     QStringList nodes;
     for (const QString &part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
         const QUrl url(part.trimmed(), QUrl::StrictMode);
-        if (!url.isValid() || (url.scheme() != QLatin1String("http") &&
-                               url.scheme() != QLatin1String("https")) ||
+        if (!url.isValid() ||
+            (url.scheme() != QLatin1String("http") && url.scheme() != QLatin1String("https")) ||
             url.host().isEmpty())
             return QStringLiteral("'%1' is not an http(s) URL with a host").arg(part.trimmed());
         nodes.append(url.toString());
@@ -98,12 +98,16 @@ std::vector<SettingSpec> buildSpecs()
                          std::move(description), std::move(apply), std::move(show)});
     };
     const QString prefix = QStringLiteral("COMFY_ROUTER__");
-    add(prefix + QLatin1String("HOST"), QStringLiteral("host"), QStringLiteral("address"),
+    add(
+        prefix + QLatin1String("HOST"), QStringLiteral("host"), QStringLiteral("address"),
         QStringLiteral("Address the HTTP API listens on"),
         [](Settings &s, const QString &text) {
-            if (QHostAddress(text).isNull() && text != QLatin1String("localhost"))
+            // "localhost" would be a null QHostAddress, which listens on every interface.
+            const QString address =
+                text == QLatin1String("localhost") ? QStringLiteral("127.0.0.1") : text;
+            if (QHostAddress(address).isNull())
                 return QStringLiteral("'%1' is not an IP address").arg(text);
-            s.host = text;
+            s.host = address;
             return QString();
         },
         showText(&Settings::host));
@@ -122,7 +126,8 @@ std::vector<SettingSpec> buildSpecs()
     add(prefix + QLatin1String("PENDING_LIMIT"), QStringLiteral("pending-limit"),
         QStringLiteral("n"), QStringLiteral("Tasks that may wait for a node before 429"),
         intField(&Settings::pendingLimit, 1, intMax), showInt(&Settings::pendingLimit));
-    add(prefix + QLatin1String("ENV"), QStringLiteral("env"), QStringLiteral("dev|prod"),
+    add(
+        prefix + QLatin1String("ENV"), QStringLiteral("env"), QStringLiteral("dev|prod"),
         QStringLiteral("Deployment environment: dev logs debug lines, prod does not"),
         [](Settings &s, const QString &text) {
             if (text != QLatin1String("dev") && text != QLatin1String("prod"))
@@ -132,18 +137,24 @@ std::vector<SettingSpec> buildSpecs()
         },
         showText(&Settings::env));
     add(prefix + QLatin1String("DOWNLOAD__CACHE_DIR"), QStringLiteral("download-cache-dir"),
-        QStringLiteral("dir"), QStringLiteral("Folder of downloaded model and image files"),
+        QStringLiteral("dir"),
+        QStringLiteral("Folder of downloaded model and image files (read, not used yet: the "
+                       "download cache is issue #4)"),
         textField(&Settings::downloadCacheDir), showText(&Settings::downloadCacheDir));
     add(prefix + QLatin1String("DOWNLOAD__ROOT_DIR"), QStringLiteral("download-root-dir"),
         QStringLiteral("dir"),
-        QStringLiteral("ComfyUI folder shared with the nodes (models/<kind>/, input/)"),
+        QStringLiteral("ComfyUI folder shared with the nodes (models/<kind>/, input/) (read, not "
+                       "used yet: the download cache is issue #4)"),
         textField(&Settings::downloadRootDir), showText(&Settings::downloadRootDir));
     add(prefix + QLatin1String("DOWNLOAD__RECORD_PATH"), QStringLiteral("download-record-path"),
-        QStringLiteral("file"), QStringLiteral("Record of the download cache (JSON)"),
+        QStringLiteral("file"),
+        QStringLiteral("Record of the download cache (JSON) (read, not used yet: the download "
+                       "cache is issue #4)"),
         textField(&Settings::downloadRecordPath), showText(&Settings::downloadRecordPath));
     add(prefix + QLatin1String("DOWNLOAD__MAX_CACHE_BYTES"),
         QStringLiteral("download-max-cache-bytes"), QStringLiteral("bytes"),
-        QStringLiteral("Size limit of the download cache"),
+        QStringLiteral("Size limit of the download cache (read, not used yet: the download cache "
+                       "is issue #4)"),
         intField(&Settings::downloadMaxCacheBytes, 1, std::numeric_limits<qint64>::max()),
         showInt(&Settings::downloadMaxCacheBytes));
     add(prefix + QLatin1String("HEALTH__INTERVAL_MS"), QStringLiteral("health-interval-ms"),
@@ -158,14 +169,20 @@ std::vector<SettingSpec> buildSpecs()
     add(prefix + QLatin1String("NODES"), QStringLiteral("nodes"), QStringLiteral("urls"),
         QStringLiteral("Comma-separated ComfyUI node URLs registered at start-up"), applyNodes,
         [](const Settings &s) { return s.nodes.join(QLatin1Char(',')); });
-    add({}, QStringLiteral("server"), {},
-        QStringLiteral("Run headless: HTTP API only, no window"),
+    add(
+        {}, QStringLiteral("server"), {}, QStringLiteral("Run headless: HTTP API only, no window"),
         [](Settings &s, const QString &text) { return applyBool(s.server, text); },
-        [](const Settings &s) { return s.server ? QStringLiteral("true") : QStringLiteral("false"); });
-    add({}, QStringLiteral("demo"), {},
-        QStringLiteral("Also start SIMULATED ComfyUI nodes (no GPU, fake images) and register them"),
+        [](const Settings &s) {
+            return s.server ? QStringLiteral("true") : QStringLiteral("false");
+        });
+    add(
+        {}, QStringLiteral("demo"), {},
+        QStringLiteral(
+            "Also start SIMULATED ComfyUI nodes (no GPU, fake images) and register them"),
         [](Settings &s, const QString &text) { return applyBool(s.demo, text); },
-        [](const Settings &s) { return s.demo ? QStringLiteral("true") : QStringLiteral("false"); });
+        [](const Settings &s) {
+            return s.demo ? QStringLiteral("true") : QStringLiteral("false");
+        });
     add({}, QStringLiteral("demo-nodes"), QStringLiteral("n"),
         QStringLiteral("How many simulated nodes --demo starts"),
         intField(&Settings::demoNodes, 1, 64), showInt(&Settings::demoNodes));
@@ -268,7 +285,8 @@ QString SettingsLoader::helpText()
 
 QString SettingsLoader::markdownTable()
 {
-    QString text = QStringLiteral("| Variable | Flag | Default | Meaning |\n| --- | --- | --- | --- |\n");
+    QString text =
+        QStringLiteral("| Variable | Flag | Default | Meaning |\n| --- | --- | --- | --- |\n");
     const Settings defaults;
     for (const SettingSpec &spec : specs()) {
         const QString def = spec.show(defaults);

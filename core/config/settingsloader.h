@@ -13,8 +13,8 @@ namespace comfy {
 // One row per setting: its environment variable, its flag, and how to parse it. The same
 // table drives parsing, --help and the README's configuration table.
 struct SettingSpec {
-    QString env;   // COMFY_ROUTER__... (empty for command-line-only switches)
-    QString flag;  // long option without the dashes
+    QString env;       // COMFY_ROUTER__... (empty for command-line-only switches)
+    QString flag;      // long option without the dashes
     QString valueName; // empty for a switch without value
     QString description;
     std::function<QString(Settings &, const QString &)> apply; // returns an error or ""

@@ -68,8 +68,8 @@ Result<bool> Dispatcher::cancel(const QString &taskId)
     if (!task)
         return Error::notFound(QStringLiteral("task %1 not found").arg(taskId));
     if (task->isFinished())
-        return Error::conflict(QStringLiteral("task %1 is already %2")
-                                   .arg(taskId, taskStatusName(task->status)));
+        return Error::conflict(
+            QStringLiteral("task %1 is already %2").arg(taskId, taskStatusName(task->status)));
     if (const QPointer<TaskRunner> runner = m_runners.value(taskId))
         runner->cancel();
     else

@@ -10,8 +10,9 @@ std::optional<QUrl> NodeSelector::pick(const QList<NodeInfo> &idleNodes, const T
     for (const NodeInfo &node : idleNodes) {
         if (node.state != NodeState::Idle)
             continue;
-        const bool fits = std::all_of(task.nodeLabels.cbegin(), task.nodeLabels.cend(),
-                                      [&node](const QString &label) { return node.labels.contains(label); });
+        const bool fits =
+            std::all_of(task.nodeLabels.cbegin(), task.nodeLabels.cend(),
+                        [&node](const QString &label) { return node.labels.contains(label); });
         if (!fits)
             continue;
         if (!best || node.idleSince < best->idleSince)

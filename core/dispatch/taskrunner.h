@@ -23,8 +23,8 @@ public:
     ~TaskRunner() override;
 
     void start();
-    void cancel();                            // the user cancelled the task
-    void abort(const QString &reason);        // the node is gone
+    void cancel();                     // the user cancelled the task
+    void abort(const QString &reason); // the node is gone
     QString taskId() const { return m_taskId; }
     QUrl node() const { return m_node; }
 

@@ -26,9 +26,12 @@ QJsonObject taskToJson(const Task &task, int position, TaskView view)
         {QStringLiteral("finished_at"), time(task.finishedAt)},
     };
     if (full) {
-        json.insert(QStringLiteral("node"), task.node.isEmpty() ? QJsonValue() : QJsonValue(task.node.toString()));
-        json.insert(QStringLiteral("prompt_id"), task.promptId.isEmpty() ? QJsonValue() : QJsonValue(task.promptId));
-        json.insert(QStringLiteral("seed"), task.seed ? QJsonValue(double(*task.seed)) : QJsonValue());
+        json.insert(QStringLiteral("node"),
+                    task.node.isEmpty() ? QJsonValue() : QJsonValue(task.node.toString()));
+        json.insert(QStringLiteral("prompt_id"),
+                    task.promptId.isEmpty() ? QJsonValue() : QJsonValue(task.promptId));
+        json.insert(QStringLiteral("seed"),
+                    task.seed ? QJsonValue(double(*task.seed)) : QJsonValue());
         json.insert(QStringLiteral("priority"), task.priority);
         if (!task.nodeLabels.isEmpty())
             json.insert(QStringLiteral("node_labels"), QJsonArray::fromStringList(task.nodeLabels));
@@ -39,7 +42,7 @@ QJsonObject taskToJson(const Task &task, int position, TaskView view)
         break;
     case TaskStatus::Running: {
         QJsonArray previews;
-        if (withImages && !task.preview.data.isEmpty())
+        if (view != TaskView::Summary && !task.preview.data.isEmpty())
             previews.append(QString::fromLatin1(task.preview.data.toBase64()));
         json.insert(QStringLiteral("data"), QJsonObject{{QStringLiteral("progress"), task.progress},
                                                         {QStringLiteral("previews"), previews}});
@@ -63,8 +66,11 @@ QJsonObject taskToJson(const Task &task, int position, TaskView view)
     }
     case TaskStatus::Error: {
         QString error = task.error;
-        if (!full && !task.node.isEmpty()) // the public view names no node
+        if (!full && !task.node.isEmpty()) { // the public view names no node
             error.replace(task.node.toString(), QStringLiteral("its node"));
+            // Network errors name the bare host ("Host gpu-7 not found").
+            error.replace(task.node.host(), QStringLiteral("its node"), Qt::CaseInsensitive);
+        }
         json.insert(QStringLiteral("data"), error);
         break;
     }

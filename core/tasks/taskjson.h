@@ -7,8 +7,8 @@
 namespace comfy {
 
 enum class TaskView {
-    Full,   // GET /workflow/{id} and webhooks
-    Public, // GET /preview/{id}: no node URL, no prompt, no results
+    Full,    // GET /workflow/{id} and webhooks
+    Public,  // GET /preview/{id}: no node URL, no prompt, no results
     Summary, // GET /workflow lists: Full without the base64 images (their URLs remain)
 };
 

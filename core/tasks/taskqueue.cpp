@@ -194,7 +194,8 @@ void TaskQueue::toHistory(Task &task, TaskStatus status)
     task.status = status;
     task.phase = TaskPhase::Finished;
     task.finishedAt = QDateTime::currentDateTimeUtc();
-    const qint64 ms = (task.startedAt.isValid() ? task.startedAt : task.createdAt).msecsTo(task.finishedAt);
+    const qint64 ms =
+        (task.startedAt.isValid() ? task.startedAt : task.createdAt).msecsTo(task.finishedAt);
     if (status == TaskStatus::Error)
         qCWarning(lcTasks).noquote() << "task" << id << "error after" << ms << "ms:" << task.error;
     else

@@ -40,15 +40,15 @@ public:
     int count(std::optional<TaskStatus> status) const;
 
     // State machine. Each returns false (and changes nothing) for a move it does not allow.
-    bool start(const QString &id, const QUrl &node);         // pending -> running
-    bool setPhase(const QString &id, TaskPhase phase);       // while running
+    bool start(const QString &id, const QUrl &node);   // pending -> running
+    bool setPhase(const QString &id, TaskPhase phase); // while running
     bool setPromptId(const QString &id, const QString &promptId);
     bool setProgress(const QString &id, double progress, const QString &executingNode);
     bool setExecutingNode(const QString &id, const QString &executingNode);
     bool setPreview(const QString &id, const OutputImage &preview);
     bool finish(const QString &id, const QList<OutputImage> &images); // running -> done
-    bool fail(const QString &id, const QString &reason);  // pending|running -> error
-    bool cancel(const QString &id);                       // pending|running -> cancelled
+    bool fail(const QString &id, const QString &reason);              // pending|running -> error
+    bool cancel(const QString &id); // pending|running -> cancelled
 
 Q_SIGNALS:
     void taskQueued(const QString &id);
@@ -62,9 +62,9 @@ private:
 
     QueueLimits m_limits;
     QHash<QString, Task> m_tasks;
-    QStringList m_pending;  // ids, in run order
-    QStringList m_history;  // finished ids, oldest first
-    QStringList m_created;  // every id, oldest first
+    QStringList m_pending; // ids, in run order
+    QStringList m_history; // finished ids, oldest first
+    QStringList m_created; // every id, oldest first
 };
 
 } // namespace comfy

@@ -32,8 +32,9 @@ void WebhookNotifier::onTaskFinished(const QString &id)
         reply->deleteLater();
         const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
         if (reply->error() != QNetworkReply::NoError || status / 100 != 2)
-            qCWarning(lcTasks).noquote() << "webhook of task" << id << "to" << url << "failed:"
-                                         << (status ? QStringLiteral("HTTP %1").arg(status) : reply->errorString());
+            qCWarning(lcTasks).noquote()
+                << "webhook of task" << id << "to" << url << "failed:"
+                << (status ? QStringLiteral("HTTP %1").arg(status) : reply->errorString());
         else
             qCInfo(lcTasks).noquote() << "webhook of task" << id << "delivered to" << url;
     });

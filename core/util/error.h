@@ -26,8 +26,14 @@ struct Error {
 // A value or an error.
 template<typename T> class Result {
 public:
-    Result(T value) : m_value(std::move(value)) {}
-    Result(Error error) : m_value(std::move(error)) {}
+    Result(T value)
+        : m_value(std::move(value))
+    {
+    }
+    Result(Error error)
+        : m_value(std::move(error))
+    {
+    }
     bool ok() const { return std::holds_alternative<T>(m_value); }
     explicit operator bool() const { return ok(); }
     const T &value() const { return std::get<T>(m_value); }

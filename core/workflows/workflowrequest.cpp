@@ -31,8 +31,9 @@ Result<WorkflowRequest> parseWorkflowRequest(const QJsonObject &body)
     if (!priority.isUndefined() && !priority.isNull()) {
         const double value = priority.toDouble(NAN);
         if (!priority.isDouble() || std::trunc(value) != value || std::abs(value) > 1e6)
-            return Error::invalid(QStringLiteral("priority"),
-                                  QStringLiteral("priority: must be a whole number from -1000000 to 1000000"));
+            return Error::invalid(
+                QStringLiteral("priority"),
+                QStringLiteral("priority: must be a whole number from -1000000 to 1000000"));
         request.priority = int(value);
     }
 
@@ -43,8 +44,9 @@ Result<WorkflowRequest> parseWorkflowRequest(const QJsonObject &body)
                                   QStringLiteral("node_labels: must be a list of strings"));
         for (const QJsonValue &label : labels.toArray()) {
             if (!label.isString() || label.toString().isEmpty())
-                return Error::invalid(QStringLiteral("node_labels"),
-                                      QStringLiteral("node_labels: must be a list of non-empty strings"));
+                return Error::invalid(
+                    QStringLiteral("node_labels"),
+                    QStringLiteral("node_labels: must be a list of non-empty strings"));
             request.nodeLabels.append(label.toString());
         }
     }

@@ -1,0 +1,175 @@
+// The comfy-router executable itself: its command line, and --server --demo running 50 Raw
+// tasks over two simulated nodes, as the README's demo does.
+#include "httpclient.h"
+
+#include <QJsonArray>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QSet>
+#include <QTest>
+
+using namespace testsupport;
+
+namespace {
+const QString Binary = QStringLiteral(COMFY_ROUTER_BINARY);
+
+struct Run {
+    int exitCode = -1;
+    QString out;
+    QString err;
+};
+
+Run runOnce(const QStringList &arguments,
+            const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment())
+{
+    QProcess process;
+    process.setProcessEnvironment(env);
+    process.start(Binary, arguments);
+    process.waitForFinished(15000);
+    return {process.exitCode(), QString::fromUtf8(process.readAllStandardOutput()),
+            QString::fromUtf8(process.readAllStandardError())};
+}
+} // namespace
+
+class TestBinary : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void helpAndVersion();
+    void invalidSettingsStopStartWithExitCode2_data();
+    void invalidSettingsStopStartWithExitCode2();
+    void demoRunsFiftyTasksOverTwoSimulatedNodes();
+};
+
+void TestBinary::helpAndVersion()
+{
+    Run run = runOnce({QStringLiteral("--help")});
+    QCOMPARE(run.exitCode, 0);
+    QVERIFY(run.out.contains(QLatin1String("COMFY_ROUTER__PENDING_LIMIT")));
+    QVERIFY(run.out.contains(QLatin1String("--server")));
+    run = runOnce({QStringLiteral("--version")});
+    QCOMPARE(run.exitCode, 0);
+    QVERIFY(run.out.startsWith(QLatin1String("comfy-router ")));
+}
+
+void TestBinary::invalidSettingsStopStartWithExitCode2_data()
+{
+    QTest::addColumn<QString>("variable");
+    QTest::addColumn<QString>("value");
+    QTest::newRow("port") << "COMFY_ROUTER__PORT"
+                          << "eighty";
+    QTest::newRow("pending limit") << "COMFY_ROUTER__PENDING_LIMIT"
+                                   << "-1";
+    QTest::newRow("health interval") << "COMFY_ROUTER__HEALTH__INTERVAL_MS"
+                                     << "1s";
+    QTest::newRow("env") << "COMFY_ROUTER__ENV"
+                         << "staging";
+}
+
+void TestBinary::invalidSettingsStopStartWithExitCode2()
+{
+    QFETCH(QString, variable);
+    QFETCH(QString, value);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(variable, value);
+    const Run run = runOnce({QStringLiteral("--server")}, env);
+    QCOMPARE(run.exitCode, 2);
+    QVERIFY2(run.err.contains(variable), qPrintable(run.err));
+    const Run flag =
+        runOnce({QStringLiteral("--server"), QStringLiteral("--port"), QStringLiteral("x")});
+    QCOMPARE(flag.exitCode, 2);
+    QVERIFY2(flag.err.contains(QLatin1String("--port")), qPrintable(flag.err));
+}
+
+void TestBinary::demoRunsFiftyTasksOverTwoSimulatedNodes()
+{
+    QProcess router;
+    router.setProcessChannelMode(QProcess::MergedChannels);
+    QByteArray log;
+    router.start(Binary,
+                 {QStringLiteral("--server"), QStringLiteral("--demo"),
+                  QStringLiteral("--demo-step-delay-ms"), QStringLiteral("1"),
+                  QStringLiteral("--host"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
+                  QStringLiteral("0"), QStringLiteral("--pending-limit"), QStringLiteral("100"),
+                  QStringLiteral("--history-limit"), QStringLiteral("100")});
+    QVERIFY(router.waitForStarted(5000));
+    const QRegularExpression listening(
+        QStringLiteral("HTTP API listening on 127\\.0\\.0\\.1:(\\d+)"));
+    QRegularExpressionMatch match;
+    QTRY_VERIFY_WITH_TIMEOUT((log += router.readAll(),
+                              match = listening.match(QString::fromUtf8(log)), match.hasMatch()),
+                             10000);
+    HttpClient client(QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(match.captured(1))));
+
+    auto nodes = [&client] {
+        return client.get(QStringLiteral("/cluster/nodes"))
+            .object()
+            .value(QLatin1String("nodes"))
+            .toArray();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(nodes().size() == 2 &&
+                                 nodes().at(0)
+                                         .toObject()
+                                         .value(QLatin1String("status"))
+                                         .toObject()
+                                         .value(QLatin1String("status")) == QLatin1String("idle") &&
+                                 nodes().at(1)
+                                         .toObject()
+                                         .value(QLatin1String("status"))
+                                         .toObject()
+                                         .value(QLatin1String("status")) == QLatin1String("idle"),
+                             10000);
+    for (const QJsonValue &node : nodes())
+        QCOMPARE(node.toObject().value(QLatin1String("simulated")).toBool(), true);
+
+    const QJsonObject graph{
+        {QStringLiteral("1"),
+         QJsonObject{{QStringLiteral("class_type"), QStringLiteral("LoadImage")},
+                     {QStringLiteral("inputs"),
+                      QJsonObject{{QStringLiteral("image"), QStringLiteral("example.png")}}}}},
+        {QStringLiteral("2"),
+         QJsonObject{{QStringLiteral("class_type"), QStringLiteral("ImageInvert")},
+                     {QStringLiteral("inputs"),
+                      QJsonObject{{QStringLiteral("image"), QJsonArray{QStringLiteral("1"), 0}}}}}},
+        {QStringLiteral("3"),
+         QJsonObject{{QStringLiteral("class_type"), QStringLiteral("SaveImage")},
+                     {QStringLiteral("inputs"),
+                      QJsonObject{{QStringLiteral("images"), QJsonArray{QStringLiteral("2"), 0}},
+                                  {QStringLiteral("filename_prefix"), QStringLiteral("e2e")}}}}},
+    };
+    QStringList ids;
+    for (int i = 0; i < 50; ++i) {
+        const HttpReply reply =
+            client.post(QStringLiteral("/workflow"),
+                        QJsonObject{{QStringLiteral("type"), QStringLiteral("Raw")},
+                                    {QStringLiteral("params"),
+                                     QJsonObject{{QStringLiteral("prompt"), graph}}}});
+        QCOMPARE(reply.status, 200);
+        ids << reply.object().value(QLatin1String("id")).toString();
+    }
+    QSet<QString> usedNodes;
+    for (const QString &id : ids) {
+        QJsonObject status;
+        QTRY_VERIFY_WITH_TIMEOUT(
+            (status = client.get(QStringLiteral("/workflow/") + id).object(),
+             status.value(QLatin1String("status")) == QLatin1String("done") ||
+                 status.value(QLatin1String("status")) == QLatin1String("error")),
+            30000);
+        QCOMPARE(status.value(QLatin1String("status")).toString(), QStringLiteral("done"));
+        const QJsonArray images = status.value(QLatin1String("data")).toArray();
+        QCOMPARE(images.size(), 1);
+        QVERIFY(QByteArray::fromBase64(images.first().toString().toLatin1()).startsWith("\x89PNG"));
+        usedNodes.insert(status.value(QLatin1String("node")).toString());
+    }
+    QCOMPARE(usedNodes.size(), 2);
+
+    log += router.readAll();
+    const QString text = QString::fromUtf8(log);
+    QVERIFY(text.contains(QLatin1String("SIMULATED ComfyUI node")));
+    QCOMPARE(text.count(QRegularExpression(QStringLiteral("comfy\\.tasks: task \\S+ done after"))),
+             50);
+    router.terminate();
+    QVERIFY(router.waitForFinished(5000));
+}
+
+QTEST_GUILESS_MAIN(TestBinary)
+#include "tst_binary.moc"

@@ -1,0 +1,177 @@
+// The ComfyUI client (PromptRun) against a simulated node that replays the recorded protocol.
+#include "comfy/promptrun.h"
+#include "simcluster.h"
+
+#include <QDir>
+#include <QNetworkAccessManager>
+#include <QNetworkProxy>
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace comfy;
+using namespace testsupport;
+
+class TestPromptRun : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void init()
+    {
+        m_network.setProxy(QNetworkProxy::NoProxy);
+        m_cluster = std::make_unique<SimCluster>(1, 10);
+    }
+    void cleanup() { m_cluster.reset(); }
+
+    void saveImageOutputsAreFetchedWithView();
+    void websocketImagesArriveInOrder();
+    void progressAndPreviewsAreReported();
+    void rejectionIsReportedWithNodeErrors();
+    void executionErrorIsReported();
+    void cancelInterruptsTheRunningPrompt();
+    void droppedWebSocketIsNodeLost();
+    void unreachableNodeIsNodeLost();
+
+private:
+    std::unique_ptr<PromptRun> run(const QJsonObject &graph,
+                                   const QString &clientId = QStringLiteral("task-1"))
+    {
+        return std::make_unique<PromptRun>(m_network, m_cluster->node(0).url(), clientId, graph);
+    }
+    QNetworkAccessManager m_network;
+    std::unique_ptr<SimCluster> m_cluster;
+};
+
+void TestPromptRun::saveImageOutputsAreFetchedWithView()
+{
+    auto r = run(saveImageGraph(QStringLiteral("fetched")));
+    QSignalSpy submitted(r.get(), &PromptRun::submitted);
+    QSignalSpy received(&m_cluster->node(0), &simnode::SimulatedNode::promptReceived);
+    QSignalSpy finished(r.get(), &PromptRun::finished);
+    QSignalSpy failed(r.get(), &PromptRun::failed);
+    r->start();
+    QVERIFY(finished.wait(10000));
+    QCOMPARE(failed.size(), 0);
+    QCOMPARE(submitted.size(), 1);
+    // The websocket was opened with clientId = our id before POST /prompt carried client_id.
+    QCOMPARE(received.size(), 1);
+    QCOMPARE(received.first().at(1).toString(), QStringLiteral("task-1"));
+    QCOMPARE(received.first().at(0).toString(), submitted.first().at(0).toString());
+    const auto images = finished.first().at(0).value<QList<OutputImage>>();
+    QCOMPARE(images.size(), 1);
+    // The bytes are the file the node wrote into its output folder.
+    const QDir output(m_cluster->node(0).rootDir() + QStringLiteral("/output"));
+    const QStringList files = output.entryList({QStringLiteral("fetched_*.png")}, QDir::Files);
+    QCOMPARE(files.size(), 1);
+    QFile file(output.filePath(files.first()));
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QCOMPARE(images.first().data, file.readAll());
+    QCOMPARE(images.first().mimeType, QByteArray("image/png"));
+}
+
+void TestPromptRun::websocketImagesArriveInOrder()
+{
+    auto r = run(previewAndWebsocketGraph());
+    QSignalSpy finished(r.get(), &PromptRun::finished);
+    QSignalSpy previews(r.get(), &PromptRun::preview);
+    r->start();
+    QVERIFY(finished.wait(10000));
+    const auto images = finished.first().at(0).value<QList<OutputImage>>();
+    QCOMPARE(images.size(), 4);
+    QCOMPARE(previews.size(), 0); // SaveImageWebsocket frames are results, not previews
+}
+
+void TestPromptRun::progressAndPreviewsAreReported()
+{
+    auto r = run(samplerGraph(6));
+    QSignalSpy progress(r.get(), &PromptRun::progress);
+    QSignalSpy previews(r.get(), &PromptRun::preview);
+    QSignalSpy executing(r.get(), &PromptRun::executingNode);
+    QSignalSpy finished(r.get(), &PromptRun::finished);
+    r->start();
+    QVERIFY(finished.wait(10000));
+    QCOMPARE(progress.size(), 6);
+    for (int i = 0; i < 6; ++i) {
+        QCOMPARE(progress.at(i).at(0).toInt(), i + 1);
+        QCOMPARE(progress.at(i).at(1).toInt(), 6);
+        QCOMPARE(progress.at(i).at(2).toString(), QStringLiteral("3"));
+    }
+    QCOMPARE(previews.size(), 6);
+    QCOMPARE(previews.first().at(1).toByteArray(), QByteArray("image/jpeg"));
+    bool sawSampler = false;
+    for (const auto &args : executing)
+        sawSampler = sawSampler || args.at(1).toString() == QLatin1String("KSampler");
+    QVERIFY(sawSampler);
+    QCOMPARE(finished.first().at(0).value<QList<OutputImage>>().size(), 1);
+}
+
+void TestPromptRun::rejectionIsReportedWithNodeErrors()
+{
+    QJsonObject graph = saveImageGraph();
+    graph.insert(QStringLiteral("2"),
+                 QJsonObject{{QStringLiteral("class_type"), QStringLiteral("ImageInvert")},
+                             {QStringLiteral("inputs"), QJsonObject{}}});
+    auto r = run(graph);
+    QSignalSpy failed(r.get(), &PromptRun::failed);
+    r->start();
+    QVERIFY(failed.wait(10000));
+    QCOMPARE(failed.first().at(0).value<RunFailure>(), RunFailure::Rejected);
+    const QString reason = failed.first().at(1).toString();
+    QVERIFY2(
+        reason.contains(QLatin1String("node 2 (ImageInvert): Required input is missing: image")),
+        qPrintable(reason));
+}
+
+void TestPromptRun::executionErrorIsReported()
+{
+    m_cluster->node(0).setFailNextPrompts(1, QStringLiteral("boom"));
+    auto r = run(saveImageGraph());
+    QSignalSpy failed(r.get(), &PromptRun::failed);
+    r->start();
+    QVERIFY(failed.wait(10000));
+    QCOMPARE(failed.first().at(0).value<RunFailure>(), RunFailure::ExecutionError);
+    QVERIFY2(failed.first().at(1).toString().contains(QLatin1String("boom")),
+             qPrintable(failed.first().at(1).toString()));
+}
+
+void TestPromptRun::cancelInterruptsTheRunningPrompt()
+{
+    auto r = run(samplerGraph(500));
+    QSignalSpy progress(r.get(), &PromptRun::progress);
+    QSignalSpy failed(r.get(), &PromptRun::failed);
+    QSignalSpy nodeFinished(&m_cluster->node(0), &simnode::SimulatedNode::promptFinished);
+    r->start();
+    QVERIFY(progress.wait(10000));
+    r->cancel();
+    QVERIFY(failed.wait(10000));
+    QCOMPARE(failed.first().at(0).value<RunFailure>(), RunFailure::Interrupted);
+    QVERIFY(failed.first().at(1).toString().contains(QLatin1String("interrupted")));
+    QTRY_COMPARE(nodeFinished.size(), 1);
+    QCOMPARE(nodeFinished.first().at(1).toBool(), false);
+}
+
+void TestPromptRun::droppedWebSocketIsNodeLost()
+{
+    auto r = run(samplerGraph(500));
+    QSignalSpy progress(r.get(), &PromptRun::progress);
+    QSignalSpy failed(r.get(), &PromptRun::failed);
+    r->start();
+    QVERIFY(progress.wait(10000));
+    m_cluster->node(0).dropWebSockets();
+    QVERIFY(failed.wait(10000));
+    QCOMPARE(failed.first().at(0).value<RunFailure>(), RunFailure::NodeLost);
+    QVERIFY(failed.first().at(1).toString().contains(QLatin1String("websocket")));
+}
+
+void TestPromptRun::unreachableNodeIsNodeLost()
+{
+    m_cluster->node(0).goDown();
+    auto r = run(saveImageGraph());
+    QSignalSpy failed(r.get(), &PromptRun::failed);
+    r->start();
+    QVERIFY(failed.wait(15000));
+    QCOMPARE(failed.size(), 1);
+    QCOMPARE(failed.first().at(0).value<RunFailure>(), RunFailure::NodeLost);
+    QVERIFY(failed.first().at(1).toString().contains(m_cluster->node(0).url().toString()));
+}
+
+QTEST_GUILESS_MAIN(TestPromptRun)
+#include "tst_promptrun.moc"

@@ -17,6 +17,7 @@ Dispatcher::Dispatcher(TaskQueue &tasks, NodeRegistry &nodes, QNetworkAccessMana
     , m_network(network)
 {
     connect(&m_tasks, &TaskQueue::taskQueued, this, &Dispatcher::dispatch);
+    connect(&m_tasks, &TaskQueue::taskReady, this, &Dispatcher::dispatch);
     connect(&m_nodes, &NodeRegistry::nodeAvailable, this, &Dispatcher::dispatch);
     connect(&m_nodes, &NodeRegistry::nodeWentOffline, this, &Dispatcher::onNodeOffline);
 }
@@ -43,7 +44,9 @@ void Dispatcher::dispatch()
             if (idle.isEmpty())
                 break;
             const auto task = m_tasks.task(id);
-            const auto node = task ? NodeSelector::pick(idle, *task) : std::nullopt;
+            if (!task || task->phase != TaskPhase::Queued)
+                continue; // still downloading its files
+            const auto node = NodeSelector::pick(idle, *task);
             if (!node)
                 continue; // no idle node fits this task; a later one may fit another
             if (!m_nodes.reserve(*node, id))

@@ -13,6 +13,7 @@ TaskRunner::TaskRunner(const QString &taskId, const QUrl &node, TaskQueue &tasks
     , m_tasks(tasks)
     , m_nodes(nodes)
     , m_run(network, node, taskId, tasks.task(taskId).value_or(Task{}).graph)
+    , m_samplerSteps(tasks.task(taskId).value_or(Task{}).samplerSteps)
 {
     connect(&m_run, &PromptRun::submitted, this,
             [this](const QString &promptId) { m_tasks.setPromptId(m_taskId, promptId); });
@@ -20,11 +21,7 @@ TaskRunner::TaskRunner(const QString &taskId, const QUrl &node, TaskQueue &tasks
             [this](const QString &nodeId, const QString &) {
                 m_tasks.setExecutingNode(m_taskId, nodeId);
             });
-    connect(&m_run, &PromptRun::progress, this, [this](int value, int max, const QString &nodeId) {
-        // Any node's progress counts: samplers, SaveImageWebsocket, custom nodes.
-        if (max > 0)
-            m_tasks.setProgress(m_taskId, double(value) / double(max), nodeId);
-    });
+    connect(&m_run, &PromptRun::progress, this, &TaskRunner::onProgress);
     connect(&m_run, &PromptRun::preview, this,
             [this](const QByteArray &image, const QByteArray &mimeType) {
                 m_tasks.setPreview(m_taskId, {image, mimeType});
@@ -37,6 +34,28 @@ TaskRunner::TaskRunner(const QString &taskId, const QUrl &node, TaskQueue &tasks
 }
 
 TaskRunner::~TaskRunner() = default;
+
+void TaskRunner::onProgress(int value, int max, const QString &nodeId)
+{
+    // A predefined workflow knows its sampler passes: progress is the share of all their
+    // steps done (base + refiner). A Raw graph counts any node's progress as it comes.
+    if (!m_samplerSteps.isEmpty()) {
+        if (!m_samplerSteps.contains(nodeId))
+            return;
+        m_stepsDone.insert(nodeId, std::min(value, m_samplerSteps.value(nodeId)));
+        qint64 done = 0;
+        qint64 total = 0;
+        for (auto it = m_samplerSteps.cbegin(); it != m_samplerSteps.cend(); ++it) {
+            total += it.value();
+            done += m_stepsDone.value(it.key());
+        }
+        if (total > 0)
+            m_tasks.setProgress(m_taskId, double(done) / double(total), nodeId);
+        return;
+    }
+    if (max > 0)
+        m_tasks.setProgress(m_taskId, double(value) / double(max), nodeId);
+}
 
 void TaskRunner::start()
 {

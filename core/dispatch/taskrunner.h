@@ -2,6 +2,7 @@
 
 #include "comfy/promptrun.h"
 
+#include <QHash>
 #include <QObject>
 #include <QUrl>
 
@@ -33,6 +34,7 @@ Q_SIGNALS:
 
 private:
     void onFailed(RunFailure failure, const QString &reason);
+    void onProgress(int value, int max, const QString &nodeId);
     void end();
 
     QString m_taskId;
@@ -40,6 +42,8 @@ private:
     TaskQueue &m_tasks;
     NodeRegistry &m_nodes;
     PromptRun m_run;
+    QHash<QString, int> m_samplerSteps;
+    QHash<QString, int> m_stepsDone;
     bool m_ended = false;
     bool m_cancelled = false;
 };

@@ -3,6 +3,7 @@
 #include "cluster/noderegistry.h"
 #include "config/settings.h"
 #include "dispatch/dispatcher.h"
+#include "downloads/filefetcher.h"
 #include "tasks/taskqueue.h"
 #include "tasks/webhooknotifier.h"
 #include "util/error.h"
@@ -31,6 +32,7 @@ public:
     TaskQueue &tasks() { return m_tasks; }
     Dispatcher &dispatcher() { return m_dispatcher; }
     QNetworkAccessManager &network() { return m_network; }
+    FileFetcher &files() { return m_files; }
     const Settings &settings() const { return m_settings; }
 
 private:
@@ -39,6 +41,7 @@ private:
     NodeRegistry m_nodes;
     TaskQueue m_tasks;
     Dispatcher m_dispatcher;
+    FileFetcher m_files;
     WebhookNotifier m_webhooks;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "comfy/promptrun.h"
+#include "workflows/graphbuilder.h"
 
 #include <QDateTime>
 #include <QJsonObject>
@@ -24,6 +25,7 @@ QString taskStatusName(TaskStatus status);
 std::optional<TaskStatus> taskStatusFromName(const QString &name);
 
 // Finer-grained than the status, for operators: where a task is right now.
+// A pending task is queued (may run) or downloading (waits for its files).
 enum class TaskPhase { Queued, Downloading, Submitting, Executing, Finished };
 QString taskPhaseName(TaskPhase phase);
 
@@ -36,6 +38,8 @@ struct Task {
     QStringList nodeLabels;
     QUrl webhook; // receives one POST with the final status
     std::optional<qint64> seed;
+    QList<FileToFetch> downloads;     // must be in place before the task may run
+    QHash<QString, int> samplerSteps; // sampler node id -> steps, for progress
 
     TaskStatus status = TaskStatus::Pending;
     TaskPhase phase = TaskPhase::Queued;
@@ -43,6 +47,8 @@ struct Task {
     QString promptId;
     int attempts = 0;
     double progress = 0.0;
+    qint64 downloadDone = 0; // bytes, while phase is downloading
+    qint64 downloadTotal = 0;
     QString executingNode; // graph node id running now
     OutputImage preview;   // the latest preview frame
     QList<OutputImage> images;

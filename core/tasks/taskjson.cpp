@@ -39,6 +39,10 @@ QJsonObject taskToJson(const Task &task, int position, TaskView view)
     switch (task.status) {
     case TaskStatus::Pending:
         json.insert(QStringLiteral("data"), std::max(position, 0));
+        if (task.phase == TaskPhase::Downloading)
+            json.insert(QStringLiteral("download"),
+                        QJsonObject{{QStringLiteral("bytes_done"), double(task.downloadDone)},
+                                    {QStringLiteral("bytes_total"), double(task.downloadTotal)}});
         break;
     case TaskStatus::Running: {
         QJsonArray previews;

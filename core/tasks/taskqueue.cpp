@@ -23,7 +23,7 @@ Result<QString> TaskQueue::enqueue(Task task)
                      {}};
     task.id = QUuid::createUuid().toString(QUuid::WithoutBraces);
     task.status = TaskStatus::Pending;
-    task.phase = TaskPhase::Queued;
+    task.phase = task.downloads.isEmpty() ? TaskPhase::Queued : TaskPhase::Downloading;
     task.createdAt = QDateTime::currentDateTimeUtc();
     // Higher priority first; equal priorities keep their arrival order.
     auto it = std::find_if(m_pending.begin(), m_pending.end(), [this, &task](const QString &id) {
@@ -87,10 +87,33 @@ int TaskQueue::count(std::optional<TaskStatus> status) const
                              [&status](const Task &t) { return t.status == *status; }));
 }
 
+bool TaskQueue::setDownloadProgress(const QString &id, qint64 done, qint64 total)
+{
+    Task *task = find(id);
+    if (!task || task->phase != TaskPhase::Downloading)
+        return false;
+    task->downloadDone = done;
+    task->downloadTotal = total;
+    Q_EMIT taskChanged(id);
+    return true;
+}
+
+bool TaskQueue::filesReady(const QString &id)
+{
+    Task *task = find(id);
+    if (!task || task->status != TaskStatus::Pending || task->phase != TaskPhase::Downloading)
+        return false;
+    task->phase = TaskPhase::Queued;
+    qCInfo(lcTasks).noquote() << "task" << id << "has its files, ready to run";
+    Q_EMIT taskChanged(id);
+    Q_EMIT taskReady(id);
+    return true;
+}
+
 bool TaskQueue::start(const QString &id, const QUrl &node)
 {
     Task *task = find(id);
-    if (!task || task->status != TaskStatus::Pending)
+    if (!task || task->status != TaskStatus::Pending || task->phase != TaskPhase::Queued)
         return false;
     m_pending.removeOne(id);
     task->status = TaskStatus::Running;

@@ -40,7 +40,9 @@ public:
     int count(std::optional<TaskStatus> status) const;
 
     // State machine. Each returns false (and changes nothing) for a move it does not allow.
-    bool start(const QString &id, const QUrl &node);   // pending -> running
+    bool setDownloadProgress(const QString &id, qint64 done, qint64 total);
+    bool filesReady(const QString &id);                // downloading -> queued
+    bool start(const QString &id, const QUrl &node);   // pending (queued) -> running
     bool setPhase(const QString &id, TaskPhase phase); // while running
     bool setPromptId(const QString &id, const QString &promptId);
     bool setProgress(const QString &id, double progress, const QString &executingNode);
@@ -52,6 +54,7 @@ public:
 
 Q_SIGNALS:
     void taskQueued(const QString &id);
+    void taskReady(const QString &id); // its files are in place: it may run now
     void taskChanged(const QString &id);
     void taskFinished(const QString &id);
     void taskForgotten(const QString &id); // dropped from the history

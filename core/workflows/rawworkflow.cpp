@@ -1,11 +1,34 @@
 #include "workflows/rawworkflow.h"
 
+#include <QHash>
 #include <QJsonArray>
 
 namespace comfy {
 
-Result<QJsonObject> RawWorkflow::build(const QJsonObject &params)
+QString RawWorkflow::folderOf(const QString &classType, const QString &input)
 {
+    static const QHash<QString, QString> folders = {
+        {QStringLiteral("ckpt_name"), QStringLiteral("models/checkpoints")},
+        {QStringLiteral("vae_name"), QStringLiteral("models/vae")},
+        {QStringLiteral("lora_name"), QStringLiteral("models/loras")},
+        {QStringLiteral("control_net_name"), QStringLiteral("models/controlnet")},
+        {QStringLiteral("unet_name"), QStringLiteral("models/unet")},
+        {QStringLiteral("clip_name"), QStringLiteral("models/clip")},
+        {QStringLiteral("clip_name1"), QStringLiteral("models/clip")},
+        {QStringLiteral("clip_name2"), QStringLiteral("models/clip")},
+        {QStringLiteral("clip_name3"), QStringLiteral("models/clip")},
+    };
+    if (input == QLatin1String("model_name") && classType == QLatin1String("UpscaleModelLoader"))
+        return QStringLiteral("models/upscale_models");
+    if (input == QLatin1String("image") &&
+        (classType == QLatin1String("LoadImage") || classType == QLatin1String("LoadImageMask")))
+        return QStringLiteral("input");
+    return folders.value(input);
+}
+
+Result<BuiltWorkflow> RawWorkflow::build(const QJsonObject &params)
+{
+    GraphBuilder files;
     const QString base = QStringLiteral("params.prompt");
     const QJsonValue promptValue = params.value(QLatin1String("prompt"));
     if (promptValue.isUndefined())
@@ -19,6 +42,7 @@ Result<QJsonObject> RawWorkflow::build(const QJsonObject &params)
     if (prompt.size() > MaxNodes)
         return Error::invalid(base, base + QStringLiteral(": more than %1 nodes").arg(MaxNodes));
 
+    QHash<QPair<QString, QString>, QString> downloads; // (node, input) -> file name
     for (auto it = prompt.begin(); it != prompt.end(); ++it) {
         const QString field = base + QLatin1Char('.') + it.key();
         if (it.key().isEmpty())
@@ -38,6 +62,20 @@ Result<QJsonObject> RawWorkflow::build(const QJsonObject &params)
                                   field + QStringLiteral(".inputs: must be an object"));
         const QJsonObject inputs = inputsValue.toObject();
         for (auto input = inputs.begin(); input != inputs.end(); ++input) {
+            const QString value = input.value().toString();
+            if (input.value().isString() && (value.startsWith(QLatin1String("http://")) ||
+                                             value.startsWith(QLatin1String("https://")))) {
+                const QString inputField = field + QStringLiteral(".inputs.") + input.key();
+                const QString folder = folderOf(classType.toString(), input.key());
+                if (folder.isEmpty())
+                    continue; // a URL in a text input is just text
+                const QString problem = checkDownloadUrl(value);
+                if (!problem.isEmpty())
+                    return Error::invalid(inputField, inputField + QStringLiteral(": ") + problem);
+                downloads.insert({it.key(), input.key()},
+                                 files.modelFile(ModelRef{true, value}, folder, inputField));
+                continue;
+            }
             if (!input.value().isArray())
                 continue;
             const QJsonArray link = input.value().toArray();
@@ -57,7 +95,18 @@ Result<QJsonObject> RawWorkflow::build(const QJsonObject &params)
                     inputField + QStringLiteral(": the output index must be a whole number >= 0"));
         }
     }
-    return prompt;
+    // Replace the URLs by the names their files get.
+    QJsonObject graph = prompt;
+    for (auto it = downloads.cbegin(); it != downloads.cend(); ++it) {
+        QJsonObject node = graph.value(it.key().first).toObject();
+        QJsonObject inputs = node.value(QLatin1String("inputs")).toObject();
+        inputs.insert(it.key().second, it.value());
+        node.insert(QStringLiteral("inputs"), inputs);
+        graph.insert(it.key().first, node);
+    }
+    BuiltWorkflow built = files.result();
+    built.graph = graph;
+    return built;
 }
 
 } // namespace comfy

@@ -1,6 +1,8 @@
 #include "workflows/workflowrequest.h"
 
+#include "workflows/fluxworkflow.h"
 #include "workflows/rawworkflow.h"
+#include "workflows/stablediffusionworkflow.h"
 
 #include <QJsonArray>
 
@@ -63,20 +65,21 @@ Result<WorkflowRequest> parseWorkflowRequest(const QJsonObject &body)
     return request;
 }
 
-Result<QJsonObject> buildGraph(const WorkflowRequest &request)
+Result<BuiltWorkflow> buildWorkflow(const WorkflowRequest &request, const ObjectInfo &objectInfo)
 {
     switch (request.type) {
     case WorkflowType::Raw:
         return RawWorkflow::build(request.params);
     case WorkflowType::SD15:
+        return StableDiffusionWorkflow::build(request.params,
+                                              StableDiffusionWorkflow::Variant::SD15, objectInfo);
     case WorkflowType::SDXL:
+        return StableDiffusionWorkflow::build(request.params,
+                                              StableDiffusionWorkflow::Variant::SDXL, objectInfo);
     case WorkflowType::Flux:
-        break;
+        return FluxWorkflow::build(request.params, objectInfo);
     }
-    return Error{Error::Kind::Unavailable,
-                 QStringLiteral("type: %1 workflows are not available in this version yet; use Raw")
-                     .arg(workflowTypeName(request.type)),
-                 QStringLiteral("type")};
+    return Error{Error::Kind::Internal, QStringLiteral("unknown workflow type"), {}};
 }
 
 } // namespace comfy

@@ -64,10 +64,8 @@ QStringList Transcript::wsSequence() const
 QStringList Transcript::otherSequence(const QString &conn) const
 {
     QStringList out;
-    const QJsonArray list = json.value(QLatin1String("ws_sequence_other_connections"))
-                                .toObject()
-                                .value(conn)
-                                .toArray();
+    const QJsonArray list =
+        json.value(QLatin1String("ws_sequence_other_connections")).toObject().value(conn).toArray();
     for (const QJsonValue &v : list)
         out << v.toString();
     return out;
@@ -366,9 +364,10 @@ void writePng(const QString &path, int width, int height, quint32 seed)
     QImage image(width, height, QImage::Format_RGB32);
     for (int y = 0; y < height; ++y) {
         for (int x = 0; x < width; ++x)
-            image.setPixel(x, y, qRgb(int((x * 255 / std::max(1, width - 1) + seed * 37) % 256),
-                                      int((y * 255 / std::max(1, height - 1) + seed * 11) % 256),
-                                      int((seed * 91) % 256)));
+            image.setPixel(x, y,
+                           qRgb(int((x * 255 / std::max(1, width - 1) + seed * 37) % 256),
+                                int((y * 255 / std::max(1, height - 1) + seed * 11) % 256),
+                                int((seed * 91) % 256)));
     }
     QDir().mkpath(QFileInfo(path).absolutePath());
     image.save(path, "PNG");
@@ -656,11 +655,11 @@ bool Replayer::checkWs(const QJsonObject &event)
     const WsClient::Message &actual = ws->messages.at(index);
     const bool binary = event.value(QLatin1String("kind")).toString() == QLatin1String("binary");
     if (binary != actual.binary)
-        return fail(QStringLiteral("websocket %1 #%2: expected a %3 message, got %4")
-                        .arg(conn)
-                        .arg(index)
-                        .arg(binary ? QStringLiteral("binary") : QStringLiteral("text"),
-                             actual.summary));
+        return fail(
+            QStringLiteral("websocket %1 #%2: expected a %3 message, got %4")
+                .arg(conn)
+                .arg(index)
+                .arg(binary ? QStringLiteral("binary") : QStringLiteral("text"), actual.summary));
     if (binary) {
         const FrameInfo info = frameInfo(actual.bytes);
         const QJsonObject image = event.value(QLatin1String("image")).toObject();
@@ -706,10 +705,9 @@ bool Replayer::doHttp(int index, const QJsonObject &event)
     QByteArray contentType;
     if (event.contains(QLatin1String("request_json"))) {
         const simnode::py::KeyTree *tree = m_transcript.eventTree(index);
-        body = translate(QString::fromUtf8(
-                             orderedJson(event.value(QLatin1String("request_json")),
-                                         tree ? tree->child(QStringLiteral("request_json"))
-                                              : nullptr)))
+        body = translate(QString::fromUtf8(orderedJson(
+                             event.value(QLatin1String("request_json")),
+                             tree ? tree->child(QStringLiteral("request_json")) : nullptr)))
                    .toUtf8();
         contentType = "application/json";
     } else if (event.contains(QLatin1String("request_body"))) {
@@ -729,8 +727,8 @@ bool Replayer::doHttp(int index, const QJsonObject &event)
             contentType = "multipart/form-data; boundary=" + boundary;
         } else {
             // Malformed JSON of the recorded length.
-            body = QByteArray("{not json").leftJustified(
-                info.value(QLatin1String("length")).toInt(9), ' ', true);
+            body = QByteArray("{not json")
+                       .leftJustified(info.value(QLatin1String("length")).toInt(9), ' ', true);
         }
     }
 
@@ -757,8 +755,8 @@ bool Replayer::doHttp(int index, const QJsonObject &event)
         const QString got =
             m_live.text(QString::fromUtf8(response.headers.value("content-disposition")));
         if (want != got)
-            return fail(QStringLiteral("%1: Content-Disposition %2, recorded %3")
-                            .arg(what, got, want));
+            return fail(
+                QStringLiteral("%1: Content-Disposition %2, recorded %3").arg(what, got, want));
     }
 
     if (event.contains(QLatin1String("response_json"))) {
@@ -824,7 +822,8 @@ bool Replayer::doHttp(int index, const QJsonObject &event)
                                       .value(QLatin1String("image"))
                                       .toObject();
         const QSize size = QImage::fromData(response.body).size();
-        if (imageFormat(response.body) != image.value(QLatin1String("format")).toString().toLatin1() ||
+        if (imageFormat(response.body) !=
+                image.value(QLatin1String("format")).toString().toLatin1() ||
             size != QSize(image.value(QLatin1String("width")).toInt(),
                           image.value(QLatin1String("height")).toInt()))
             return fail(QStringLiteral("%1: picture %2 %3x%4, recorded %5")

@@ -119,8 +119,7 @@ void writePng(const QString &path, int width, int height, quint32 seed = 1);
 
 // Input files the transcripts use: every sample_*.png they name (with the recorded sizes) and
 // the not-an-image file; names in `skip` are left out (the test makes them itself).
-void prepareInputs(const QString &root, const Transcript &transcript,
-                   const QStringList &skip = {});
+void prepareInputs(const QString &root, const Transcript &transcript, const QStringList &skip = {});
 
 // Makes recorded and live values comparable: prompt ids by the order they were returned,
 // timestamps and queue numbers zeroed, tracebacks elided, unordered lists sorted, the node's
@@ -169,8 +168,8 @@ private:
     const Transcript &m_transcript;
     Http m_http;
     std::map<QString, std::unique_ptr<WsClient>> m_clients;
-    QHash<QString, qsizetype> m_seen; // messages compared per connection
-    QHash<QString, QString> m_idMap;  // recorded prompt id -> live prompt id
+    QHash<QString, qsizetype> m_seen;  // messages compared per connection
+    QHash<QString, QString> m_idMap;   // recorded prompt id -> live prompt id
     QHash<QString, QString> m_tempMap; // recorded temp prefix -> live one
     Normalizer m_recorded;
     Normalizer m_live;

@@ -35,8 +35,10 @@ private Q_SLOTS:
     void goDownAndComeUp();
     void queueDeleteAndClear();
     void sameClientIdTwice();
+    void resetState();
     void txt2imgOrderProgressAndCache();
     void ksamplerAdvancedRange();
+    void modelFiles();
     void img2imgKeepsTheSize();
     void generatedBatchOverWebsocket();
     void genericNodeClass();
@@ -108,13 +110,14 @@ QStringList executingNodes(const WsClient &ws, const QString &promptId)
 
 // The default ComfyUI text-to-image workflow in API form, keys in the order ComfyUI exports them
 // (the execution order depends on it).
-QByteArray txt2img(int seed, int width, int height, int batch, int steps)
+QByteArray txt2img(int seed, int width, int height, int batch, int steps,
+                   const QString &checkpoint = QStringLiteral("sd15.safetensors"))
 {
     return QStringLiteral(R"({"prompt": {
  "3": {"inputs": {"seed": %1, "steps": %5, "cfg": 8, "sampler_name": "euler", "scheduler": "normal",
        "denoise": 1, "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0],
        "latent_image": ["5", 0]}, "class_type": "KSampler"},
- "4": {"inputs": {"ckpt_name": "sd15.safetensors"}, "class_type": "CheckpointLoaderSimple"},
+ "4": {"inputs": {"ckpt_name": "%6"}, "class_type": "CheckpointLoaderSimple"},
  "5": {"inputs": {"width": %2, "height": %3, "batch_size": %4}, "class_type": "EmptyLatentImage"},
  "6": {"inputs": {"text": "a red fox in the snow", "clip": ["4", 1]}, "class_type": "CLIPTextEncode"},
  "7": {"inputs": {"text": "blurry", "clip": ["4", 1]}, "class_type": "CLIPTextEncode"},
@@ -126,6 +129,7 @@ QByteArray txt2img(int seed, int width, int height, int batch, int steps)
         .arg(height)
         .arg(batch)
         .arg(steps)
+        .arg(checkpoint)
         .toUtf8();
 }
 
@@ -150,7 +154,8 @@ void TestSimnodeControl::init()
     m_node->setStepDelayMs(2);
     QVERIFY(m_node->listen() != 0);
     m_http = std::make_unique<Http>(m_node->url());
-    m_finished = std::make_unique<QSignalSpy>(m_node.get(), &simnode::SimulatedNode::promptFinished);
+    m_finished =
+        std::make_unique<QSignalSpy>(m_node.get(), &simnode::SimulatedNode::promptFinished);
 }
 
 void TestSimnodeControl::cleanup()
@@ -215,9 +220,10 @@ std::unique_ptr<WsClient> TestSimnodeControl::connectWs(const QString &clientId)
 
 QJsonObject TestSimnodeControl::quickPrompt(const QString &input, const QString &prefix)
 {
-    return QJsonObject{{"1", node("LoadImage", {{"image", input}})},
-                       {"2", node("ImageInvert", {{"image", link("1")}})},
-                       {"3", node("SaveImage", {{"images", link("2")}, {"filename_prefix", prefix}})}};
+    return QJsonObject{
+        {"1", node("LoadImage", {{"image", input}})},
+        {"2", node("ImageInvert", {{"image", link("1")}})},
+        {"3", node("SaveImage", {{"images", link("2")}, {"filename_prefix", prefix}})}};
 }
 
 void TestSimnodeControl::replayInterrupt()
@@ -273,11 +279,13 @@ void TestSimnodeControl::reconnectDuringRun()
     // Then the progress it did not miss, increasing up to 12/12, and the recorded end.
     const QStringList got = again->summaries().mid(2);
     const QStringList recorded = t.wsSequence();
-    const QStringList recordedTail = recorded.mid(recorded.indexOf(QStringLiteral("progress(node=\"1\" 12/12)")) + 1);
+    const QStringList recordedTail =
+        recorded.mid(recorded.indexOf(QStringLiteral("progress(node=\"1\" 12/12)")) + 1);
     QCOMPARE(recordedTail.last(), QStringLiteral("<client_close>"));
     int last = 3;
     qsizetype i = 0;
-    static const QRegularExpression progress(QStringLiteral("^progress\\(node=\"1\" (\\d+)/12\\)$"));
+    static const QRegularExpression progress(
+        QStringLiteral("^progress\\(node=\"1\" (\\d+)/12\\)$"));
     for (; i < got.size(); ++i) {
         const auto match = progress.match(got.at(i));
         if (!match.hasMatch())
@@ -359,7 +367,8 @@ void TestSimnodeControl::hangThenInterrupt()
     QTRY_COMPARE(ofType(*ws, QStringLiteral("execution_interrupted")).size(), 1);
     const QList<QJsonObject> interrupted = ofType(*ws, QStringLiteral("execution_interrupted"));
     QCOMPARE(interrupted.at(0).value("node_id").toString(), QStringLiteral("1"));
-    QCOMPARE(interrupted.at(0).value("node_type").toString(), QStringLiteral("ExampleProgressNode"));
+    QCOMPARE(interrupted.at(0).value("node_type").toString(),
+             QStringLiteral("ExampleProgressNode"));
     m_node->setHang(false);
     const QString next = post(quickPrompt());
     QCOMPARE(waitFinished(next), std::optional<bool>(true));
@@ -502,6 +511,42 @@ void TestSimnodeControl::sameClientIdTwice()
     QTRY_COMPARE(ofType(*fresh, QStringLiteral("execution_success")).size(), 1);
 }
 
+void TestSimnodeControl::resetState()
+{
+    auto ws = connectWs();
+    QVERIFY(ws);
+    const QString first = post(quickPrompt());
+    QCOMPARE(waitFinished(first), std::optional<bool>(true));
+    m_node->setHang(true);
+    const QString running = post(quickPrompt(QStringLiteral("in2.png")));
+    const QString queued = post(quickPrompt(QStringLiteral("in3.png")));
+    QTRY_COMPARE(m_node->runningPromptId(), running);
+    m_node->resetState();
+    m_node->setHang(false);
+    QVERIFY(m_node->runningPromptId().isEmpty());
+    QVERIFY(m_node->pendingPromptIds().isEmpty());
+    QCOMPARE(jsonText(m_http->get(QStringLiteral("/queue")).json()),
+             QStringLiteral(R"({"queue_pending":[],"queue_running":[]})"));
+    QCOMPARE(jsonText(m_http->get(QStringLiteral("/history")).json()), QStringLiteral("{}"));
+    // Numbers start again at 0 and nothing is cached any more.
+    const HttpResponse again = m_http->postJson(QStringLiteral("/prompt"),
+                                                {{"prompt", quickPrompt()}, {"client_id", "abc"}});
+    QCOMPARE(again.json().toObject().value("number").toInt(), 0);
+    const QString id = again.json().toObject().value("prompt_id").toString();
+    QCOMPARE(waitFinished(id), std::optional<bool>(true));
+    // The same prompt as the first one: it would be cached without the reset.
+    auto cachedOf = [&ws, &id]() {
+        for (const QJsonObject &data : ofType(*ws, QStringLiteral("execution_cached"))) {
+            if (data.value("prompt_id").toString() == id)
+                return jsonText(data.value("nodes"));
+        }
+        return QString();
+    };
+    QTRY_COMPARE(cachedOf(), QStringLiteral("[]"));
+    QVERIFY(!m_node->executedPromptIds().contains(running));
+    QVERIFY(!m_node->executedPromptIds().contains(queued));
+}
+
 void TestSimnodeControl::txt2imgOrderProgressAndCache()
 {
     touch(m_root->filePath(QStringLiteral("models/checkpoints/sd15.safetensors")));
@@ -512,13 +557,11 @@ void TestSimnodeControl::txt2imgOrderProgressAndCache()
     QCOMPARE(waitFinished(first), std::optional<bool>(true));
     QTRY_VERIFY(ws->summaries().contains(QStringLiteral("executing(node=null)")));
     // ComfyUI's order for this graph (ExecutionList.ux_friendly_pick_node).
-    QCOMPARE(executingNodes(*ws, first),
-             QStringList({"4", "5", "7", "6", "3", "8", "9"}));
-    QStringList expected{QStringLiteral("status(queue_remaining=0, sid=abc)"),
-                         QStringLiteral("status(queue_remaining=1)"),
-                         QStringLiteral("status(queue_remaining=1)"),
-                         QStringLiteral("execution_start"),
-                         QStringLiteral("execution_cached(nodes=[])")};
+    QCOMPARE(executingNodes(*ws, first), QStringList({"4", "5", "7", "6", "3", "8", "9"}));
+    QStringList expected{
+        QStringLiteral("status(queue_remaining=0, sid=abc)"),
+        QStringLiteral("status(queue_remaining=1)"), QStringLiteral("status(queue_remaining=1)"),
+        QStringLiteral("execution_start"), QStringLiteral("execution_cached(nodes=[])")};
     for (const char *n : {"4", "5", "7", "6"})
         expected << QStringLiteral("executing(node=\"%1\")").arg(QLatin1String(n));
     expected << QStringLiteral("executing(node=\"3\")");
@@ -527,7 +570,8 @@ void TestSimnodeControl::txt2imgOrderProgressAndCache()
                  << QStringLiteral("binary(event_type=1, image_type=1)");
     expected << QStringLiteral("executing(node=\"8\")") << QStringLiteral("executing(node=\"9\")")
              << QStringLiteral("executed(node=\"9\")") << QStringLiteral("execution_success")
-             << QStringLiteral("status(queue_remaining=0)") << QStringLiteral("executing(node=null)");
+             << QStringLiteral("status(queue_remaining=0)")
+             << QStringLiteral("executing(node=null)");
     QCOMPARE(ws->summaries(), expected);
     for (const auto &m : std::as_const(ws->messages)) {
         if (m.binary) {
@@ -537,16 +581,20 @@ void TestSimnodeControl::txt2imgOrderProgressAndCache()
         }
     }
     const QJsonObject executed = ofType(*ws, QStringLiteral("executed")).first();
-    QCOMPARE(jsonText(executed.value("output")),
-             QStringLiteral(R"({"images":[{"filename":"fox_00001_.png","subfolder":"","type":"output"},{"filename":"fox_00002_.png","subfolder":"","type":"output"}]})"));
-    const HttpResponse view = m_http->get(QStringLiteral("/view?filename=fox_00002_.png&type=output"));
+    QCOMPARE(
+        jsonText(executed.value("output")),
+        QStringLiteral(
+            R"({"images":[{"filename":"fox_00001_.png","subfolder":"","type":"output"},{"filename":"fox_00002_.png","subfolder":"","type":"output"}]})"));
+    const HttpResponse view =
+        m_http->get(QStringLiteral("/view?filename=fox_00002_.png&type=output"));
     QCOMPARE(view.status, 200);
     QCOMPARE(view.headers.value("content-type"), QByteArray("image/png"));
     const QImage picture = QImage::fromData(view.body);
     QCOMPARE(picture.size(), QSize(96, 64));
-    QVERIFY(picture.text(QStringLiteral("prompt")).contains(QLatin1String("CheckpointLoaderSimple")));
-    const QImage other = QImage::fromData(
-        m_http->get(QStringLiteral("/view?filename=fox_00001_.png")).body);
+    QVERIFY(
+        picture.text(QStringLiteral("prompt")).contains(QLatin1String("CheckpointLoaderSimple")));
+    const QImage other =
+        QImage::fromData(m_http->get(QStringLiteral("/view?filename=fox_00001_.png")).body);
     QVERIFY(other != picture); // the batch holds different pictures
 
     // The same prompt again: every node cached, only the output reports.
@@ -554,12 +602,12 @@ void TestSimnodeControl::txt2imgOrderProgressAndCache()
     const QString second = post(txt2img(42, 96, 64, 2, 4));
     QCOMPARE(waitFinished(second), std::optional<bool>(true));
     QTRY_VERIFY(ws->summaries().mid(before).contains(QStringLiteral("executing(node=null)")));
-    QCOMPARE(ws->summaries().mid(before),
-             QStringList({"status(queue_remaining=1)", "status(queue_remaining=1)",
-                          "execution_start",
-                          "execution_cached(nodes=[\"3\", \"4\", \"5\", \"6\", \"7\", \"8\", \"9\"])",
-                          "executed(node=\"9\")", "execution_success", "status(queue_remaining=0)",
-                          "executing(node=null)"}));
+    QCOMPARE(
+        ws->summaries().mid(before),
+        QStringList({"status(queue_remaining=1)", "status(queue_remaining=1)", "execution_start",
+                     "execution_cached(nodes=[\"3\", \"4\", \"5\", \"6\", \"7\", \"8\", \"9\"])",
+                     "executed(node=\"9\")", "execution_success", "status(queue_remaining=0)",
+                     "executing(node=null)"}));
     QCOMPARE(jsonText(history(second).value("outputs")), jsonText(history(first).value("outputs")));
 
     // Another seed: the loaders, the texts and the latent are still cached.
@@ -606,14 +654,47 @@ void TestSimnodeControl::ksamplerAdvancedRange()
     QTRY_VERIFY(ws->summaries().contains(QStringLiteral("executing(node=null)")));
     QStringList progress;
     for (const QJsonObject &p : ofType(*ws, QStringLiteral("progress")))
-        progress << QStringLiteral("%1/%2").arg(p.value("value").toInt()).arg(p.value("max").toInt());
+        progress
+            << QStringLiteral("%1/%2").arg(p.value("value").toInt()).arg(p.value("max").toInt());
     QCOMPARE(progress, QStringList({"1/4", "2/4", "3/4", "4/4"}));
-    const QJsonObject images =
-        history(id).value("outputs").toObject().value("6").toObject().value("images").toArray().at(0).toObject();
+    const QJsonObject images = history(id)
+                                   .value("outputs")
+                                   .toObject()
+                                   .value("6")
+                                   .toObject()
+                                   .value("images")
+                                   .toArray()
+                                   .at(0)
+                                   .toObject();
     QCOMPARE(images.value("type").toString(), QStringLiteral("temp"));
     QVERIFY(QRegularExpression(QStringLiteral("^ComfyUI_temp_[a-z]{5}_00001_\\.png$"))
                 .match(images.value("filename").toString())
                 .hasMatch());
+}
+
+// Model files are not read, except that "NOT A MODEL" fails like the recorded dummy (n).
+void TestSimnodeControl::modelFiles()
+{
+    touch(m_root->filePath(QStringLiteral("models/checkpoints/empty.safetensors")), QByteArray());
+    touch(m_root->filePath(QStringLiteral("models/checkpoints/broken.safetensors")),
+          "NOT A MODEL at all");
+    auto ws = connectWs();
+    QVERIFY(ws);
+    const QString empty = post(txt2img(1, 64, 64, 1, 1, QStringLiteral("empty.safetensors")));
+    QCOMPARE(waitFinished(empty), std::optional<bool>(true));
+    const QString broken = post(txt2img(1, 64, 64, 1, 1, QStringLiteral("broken.safetensors")));
+    QCOMPARE(waitFinished(broken), std::optional<bool>(false));
+    QTRY_COMPARE(ofType(*ws, QStringLiteral("execution_error")).size(), 1);
+    const QJsonObject error = ofType(*ws, QStringLiteral("execution_error")).first();
+    QCOMPARE(error.value("node_id").toString(), QStringLiteral("4"));
+    QCOMPARE(error.value("node_type").toString(), QStringLiteral("CheckpointLoaderSimple"));
+    QCOMPARE(error.value("exception_type").toString(), QStringLiteral("RuntimeError"));
+    QCOMPARE(error.value("exception_message").toString(),
+             QStringLiteral("ERROR: Could not detect model type of: ") + m_node->rootDir() +
+                 QStringLiteral("/models/checkpoints/broken.safetensors"));
+    QCOMPARE(jsonText(error.value("current_inputs")),
+             QStringLiteral(R"({"ckpt_name":["broken.safetensors"]})"));
+    QCOMPARE(jsonText(error.value("executed")), QStringLiteral("[]"));
 }
 
 void TestSimnodeControl::img2imgKeepsTheSize()
@@ -710,25 +791,29 @@ void TestSimnodeControl::uploadNames()
     auto upload = [this](const QString &name, const QByteArray &content,
                          const QList<QPair<QString, QString>> &fields = {}) {
         const QByteArray boundary = "----b0undary";
-        return m_http->request("POST", QStringLiteral("/upload/image"),
-                               multipartBody(boundary, QStringLiteral("image"), name, content,
-                                             fields),
-                               "multipart/form-data; boundary=" + boundary);
+        return m_http->request(
+            "POST", QStringLiteral("/upload/image"),
+            multipartBody(boundary, QStringLiteral("image"), name, content, fields),
+            "multipart/form-data; boundary=" + boundary);
     };
     HttpResponse r = upload(QStringLiteral("u.png"), "AAAA");
     QCOMPARE(r.status, 200);
-    QCOMPARE(jsonText(r.json()), QStringLiteral(R"({"name":"u.png","subfolder":"","type":"input"})"));
+    QCOMPARE(jsonText(r.json()),
+             QStringLiteral(R"({"name":"u.png","subfolder":"","type":"input"})"));
     r = upload(QStringLiteral("u.png"), "AAAA"); // the same file: kept once
     QCOMPARE(r.json().toObject().value("name").toString(), QStringLiteral("u.png"));
     r = upload(QStringLiteral("u.png"), "BBBB");
     QCOMPARE(r.json().toObject().value("name").toString(), QStringLiteral("u (1).png"));
-    r = upload(QStringLiteral("u.png"), "CCCC", {{QStringLiteral("overwrite"), QStringLiteral("true")}});
+    r = upload(QStringLiteral("u.png"), "CCCC",
+               {{QStringLiteral("overwrite"), QStringLiteral("true")}});
     QCOMPARE(r.json().toObject().value("name").toString(), QStringLiteral("u.png"));
     QFile file(m_root->filePath(QStringLiteral("input/u.png")));
     QVERIFY(file.open(QIODevice::ReadOnly));
     QCOMPARE(file.readAll(), QByteArray("CCCC"));
-    r = upload(QStringLiteral("s.png"), "DDDD", {{QStringLiteral("subfolder"), QStringLiteral("sub")}});
-    QCOMPARE(jsonText(r.json()), QStringLiteral(R"({"name":"s.png","subfolder":"sub","type":"input"})"));
+    r = upload(QStringLiteral("s.png"), "DDDD",
+               {{QStringLiteral("subfolder"), QStringLiteral("sub")}});
+    QCOMPARE(jsonText(r.json()),
+             QStringLiteral(R"({"name":"s.png","subfolder":"sub","type":"input"})"));
     QVERIFY(QFile::exists(m_root->filePath(QStringLiteral("input/sub/s.png"))));
     QCOMPARE(upload(QStringLiteral("../evil.png"), "EEEE").status, 400);
     QVERIFY(!QFile::exists(m_root->filePath(QStringLiteral("evil.png"))));
@@ -739,8 +824,8 @@ void TestSimnodeControl::executable()
     QProcess process;
     process.setProgram(QStringLiteral(SIMNODE_EXECUTABLE));
     process.setArguments({QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--root"),
-                          m_root->filePath(QStringLiteral("exe")), QStringLiteral("--step-delay-ms"),
-                          QStringLiteral("1")});
+                          m_root->filePath(QStringLiteral("exe")),
+                          QStringLiteral("--step-delay-ms"), QStringLiteral("1")});
     process.start();
     QVERIFY(process.waitForStarted(5000));
     QByteArray out;
@@ -753,7 +838,12 @@ void TestSimnodeControl::executable()
     Http http{QUrl(match.captured(1))};
     const HttpResponse stats = http.get(QStringLiteral("/system_stats"));
     QCOMPARE(stats.status, 200);
-    QVERIFY(stats.json().toObject().value("system").toObject().value("comfyui_version").toString()
+    QVERIFY(stats.json()
+                .toObject()
+                .value("system")
+                .toObject()
+                .value("comfyui_version")
+                .toString()
                 .startsWith(QLatin1String("simulated")));
     QVERIFY(QDir(m_root->filePath(QStringLiteral("exe/models/checkpoints"))).exists());
     process.kill();

@@ -89,9 +89,9 @@ void TestSimnodeProtocol::replay_data()
          {QStringLiteral("a_save_image"), QStringLiteral("a2_scale_invert_save"),
           QStringLiteral("b_preview_image"), QStringLiteral("c_save_image_websocket"),
           QStringLiteral("f_submit_twice"), QStringLiteral("h_progress_custom_node"),
-          QStringLiteral("i_execution_error_custom_node"),
-          QStringLiteral("j_upload_and_misc_http"), QStringLiteral("k_timing"),
-          QStringLiteral("l_other_clients"), QStringLiteral("n_symlinked_model_and_input")})
+          QStringLiteral("i_execution_error_custom_node"), QStringLiteral("j_upload_and_misc_http"),
+          QStringLiteral("k_timing"), QStringLiteral("l_other_clients"),
+          QStringLiteral("n_symlinked_model_and_input")})
         QTest::newRow(qPrintable(name)) << name;
 }
 
@@ -113,11 +113,13 @@ void TestSimnodeProtocol::replay()
         QVERIFY(QDir().mkpath(root.filePath(QStringLiteral("models/checkpoints"))));
         QVERIFY(QDir().mkpath(root.filePath(QStringLiteral("input"))));
         QFile dummy(root.filePath(QStringLiteral("_link_sources/sample_dummy.safetensors")));
-        QVERIFY(dummy.open(QIODevice::WriteOnly)); // 0 bytes: not a model
+        QVERIFY(dummy.open(QIODevice::WriteOnly));
+        dummy.write("NOT A MODEL: the dummy of the recording"); // fails to load, as recorded
         dummy.close();
         writePng(root.filePath(QStringLiteral("_link_sources/linked_input.png")), 20, 10, 7);
-        QVERIFY(QFile::link(root.filePath(QStringLiteral("_link_sources/sample_dummy.safetensors")),
-                            root.filePath(QStringLiteral("models/checkpoints/sample_dummy.safetensors"))));
+        QVERIFY(QFile::link(
+            root.filePath(QStringLiteral("_link_sources/sample_dummy.safetensors")),
+            root.filePath(QStringLiteral("models/checkpoints/sample_dummy.safetensors"))));
         QVERIFY(QFile::link(root.filePath(QStringLiteral("_link_sources/linked_input.png")),
                             root.filePath(QStringLiteral("input/sample_linked_input.png"))));
     }

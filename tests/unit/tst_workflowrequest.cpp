@@ -1,6 +1,7 @@
 // POST /workflow bodies (api.md, "Workflows"): parseWorkflowRequest + buildGraph (Raw graphs
 // through RawWorkflow::build). Any invalid payload is Error::Kind::Invalid naming the offending
 // field; valid Raw graphs, such as every graph posted in the recordings, pass unchanged.
+#include "workflows/objectinfo.h"
 #include "workflows/rawworkflow.h"
 #include "workflows/workflowrequest.h"
 
@@ -43,13 +44,25 @@ QByteArray withOption(const QByteArray &option)
            option + "}";
 }
 
+comfy::Result<QJsonObject> graphOf(const comfy::Result<comfy::BuiltWorkflow> &built)
+{
+    if (!built.ok())
+        return built.error();
+    return built.value().graph;
+}
+
+comfy::Result<QJsonObject> buildGraph(const WorkflowRequest &request)
+{
+    return graphOf(comfy::buildWorkflow(request, comfy::ObjectInfo::builtIn()));
+}
+
 // The whole path of a body: parsed, then built into the graph that runs on a node.
 comfy::Result<QJsonObject> submit(const QJsonObject &body)
 {
     const comfy::Result<WorkflowRequest> request = comfy::parseWorkflowRequest(body);
     if (!request.ok())
         return request.error();
-    return comfy::buildGraph(request.value());
+    return buildGraph(request.value());
 }
 
 QJsonObject transcript(const QString &name)
@@ -72,6 +85,7 @@ private Q_SLOTS:
     void recordedDanglingLink();
     void validGraphs_data();
     void validGraphs();
+    void rawUrlInputsAreDownloaded();
     void options_data();
     void options();
     void rawBuildAlone();
@@ -261,7 +275,7 @@ void TestWorkflowRequest::recordedDanglingLink()
                                       .toObject();
     const QJsonObject badLink = workflows.value(QLatin1String("bad_link")).toObject();
     QVERIFY(!badLink.isEmpty());
-    const comfy::Result<QJsonObject> result = RawWorkflow::build({{"prompt", badLink}});
+    const comfy::Result<QJsonObject> result = graphOf(RawWorkflow::build({{"prompt", badLink}}));
     QVERIFY(!result.ok());
     QCOMPARE(result.error().kind, Error::Kind::Invalid);
     QCOMPARE(result.error().field, QStringLiteral("params.prompt.3.inputs.images"));
@@ -290,7 +304,7 @@ void TestWorkflowRequest::validGraphs_data()
         R"( "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "x", "clip": ["4", 1]}}})");
     QTest::newRow("unicode and url strings") << QByteArray(
         R"({"1": {"class_type": "CheckpointLoaderSimple", "inputs":)"
-        R"( {"ckpt_name": "https://host/path/model.safetensors", "note": "été 東京"}}})");
+        R"( {"ckpt_name": "SDXL/model.safetensors", "note": "été 東京 https://host/x.png"}}})");
 }
 
 void TestWorkflowRequest::validGraphs()
@@ -301,7 +315,7 @@ void TestWorkflowRequest::validGraphs()
     QVERIFY2(request.ok(), request.ok() ? "" : qPrintable(request.error().message));
     QCOMPARE(request.value().type, WorkflowType::Raw);
     QCOMPARE(request.value().params, body.value(QLatin1String("params")).toObject());
-    const comfy::Result<QJsonObject> graph = comfy::buildGraph(request.value());
+    const comfy::Result<QJsonObject> graph = buildGraph(request.value());
     QVERIFY2(graph.ok(), graph.ok() ? "" : qPrintable(graph.error().message));
     QCOMPARE(graph.value(), object(prompt));
 }
@@ -345,18 +359,18 @@ void TestWorkflowRequest::options()
     QCOMPARE(request.value().priority, priority);
     QCOMPARE(request.value().nodeLabels, labels);
     QCOMPARE(request.value().webhook, webhook.isEmpty() ? QUrl() : QUrl(webhook));
-    QVERIFY(comfy::buildGraph(request.value()).ok());
+    QVERIFY(buildGraph(request.value()).ok());
 }
 
 void TestWorkflowRequest::rawBuildAlone()
 {
     const QJsonObject graph = object(SaveImageGraph);
-    const comfy::Result<QJsonObject> ok = RawWorkflow::build({{"prompt", graph}});
+    const comfy::Result<QJsonObject> ok = graphOf(RawWorkflow::build({{"prompt", graph}}));
     QVERIFY(ok.ok());
     QCOMPARE(ok.value(), graph);
     // Other params beside prompt are the caller's business.
     QVERIFY(RawWorkflow::build({{"prompt", graph}, {"extra", 1}}).ok());
-    const comfy::Result<QJsonObject> missing = RawWorkflow::build({});
+    const comfy::Result<QJsonObject> missing = graphOf(RawWorkflow::build({}));
     QVERIFY(!missing.ok());
     QCOMPARE(missing.error().field, QStringLiteral("params.prompt"));
 }
@@ -380,10 +394,55 @@ void TestWorkflowRequest::builtInTypesUnavailable()
     const comfy::Result<WorkflowRequest> request = comfy::parseWorkflowRequest(body);
     QVERIFY2(request.ok(), request.ok() ? "" : qPrintable(request.error().message));
     QCOMPARE(comfy::workflowTypeName(request.value().type), type);
-    const comfy::Result<QJsonObject> graph = comfy::buildGraph(request.value());
+    const comfy::Result<QJsonObject> graph = buildGraph(request.value());
     QVERIFY(!graph.ok());
     QCOMPARE(graph.error().kind, Error::Kind::Unavailable);
     QVERIFY2(graph.error().message.contains(type), qPrintable(graph.error().message));
+}
+
+void TestWorkflowRequest::rawUrlInputsAreDownloaded()
+{
+    const QJsonObject prompt = object(R"({
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "https://models.example/sd/v1-5.safetensors?rev=2"}},
+        "2": {"class_type": "LoadImage", "inputs": {"image": "http://images.example/cat%20photo.png"}},
+        "3": {"class_type": "CLIPTextEncode", "inputs": {"text": "https://not-a-file.example/", "clip": ["1", 1]}},
+        "4": {"class_type": "UpscaleModelLoader", "inputs": {"model_name": "https://models.example/4x.pth"}},
+        "5": {"class_type": "LoraLoader", "inputs": {"lora_name": "https://models.example/sd/v1-5.safetensors?rev=2", "model": ["1", 0], "clip": ["1", 1], "strength_model": 1, "strength_clip": 1}}
+    })");
+    const comfy::Result<comfy::BuiltWorkflow> built = RawWorkflow::build({{"prompt", prompt}});
+    QVERIFY2(built.ok(), built.ok() ? "" : qPrintable(built.error().message));
+    const QJsonObject graph = built.value().graph;
+    auto input = [&graph](const char *node, const char *name) {
+        return graph.value(QLatin1String(node))
+            .toObject()
+            .value(QLatin1String("inputs"))
+            .toObject()
+            .value(QLatin1String(name))
+            .toString();
+    };
+    const QString checkpoint = input("1", "ckpt_name");
+    QVERIFY2(checkpoint.endsWith(QLatin1String("-v1-5.safetensors")),
+             qPrintable(checkpoint)); // extension kept
+    QVERIFY(!checkpoint.contains(QLatin1Char('/')));
+    QVERIFY(input("2", "image").endsWith(QLatin1String("-cat_photo.png")));
+    QCOMPARE(input("3", "text"), QStringLiteral("https://not-a-file.example/")); // text stays text
+    QVERIFY(input("4", "model_name").endsWith(QLatin1String("-4x.pth")));
+    QCOMPARE(input("5", "lora_name"), checkpoint); // same URL, same file name
+    const QList<comfy::FileToFetch> downloads = built.value().downloads;
+    QStringList folders;
+    for (const comfy::FileToFetch &file : downloads)
+        folders << file.folder;
+    folders.sort();
+    // One file per (URL, folder): the LoRA folder gets its own copy of the same URL.
+    QCOMPARE(folders,
+             QStringList({"input", "models/checkpoints", "models/loras", "models/upscale_models"}));
+
+    const comfy::Result<comfy::BuiltWorkflow> climbing = RawWorkflow::build(
+        {{"prompt",
+          object(
+              R"({"1": {"class_type": "VAELoader", "inputs": {"vae_name": "http://host/a/../../etc/passwd"}}})")}});
+    QVERIFY(!climbing.ok());
+    QCOMPARE(climbing.error().field, QStringLiteral("params.prompt.1.inputs.vae_name"));
 }
 
 QTEST_GUILESS_MAIN(TestWorkflowRequest)

@@ -112,21 +112,21 @@ bool hasSuffix(const QString &name, const QStringList &suffixes)
 
 const QStringList &imageSuffixes()
 {
-    static const QStringList suffixes = {
-        QStringLiteral(".png"),  QStringLiteral(".jpg"), QStringLiteral(".jpeg"),
-        QStringLiteral(".webp"), QStringLiteral(".gif"), QStringLiteral(".bmp"),
-        QStringLiteral(".tif"),  QStringLiteral(".tiff")};
+    static const QStringList suffixes = {QStringLiteral(".png"),  QStringLiteral(".jpg"),
+                                         QStringLiteral(".jpeg"), QStringLiteral(".webp"),
+                                         QStringLiteral(".gif"),  QStringLiteral(".bmp"),
+                                         QStringLiteral(".tif"),  QStringLiteral(".tiff")};
     return suffixes;
 }
 
 // A relative name that stays inside its folder.
 bool isSafeRelative(const QString &name)
 {
-    if (name.isEmpty() || name.startsWith(QLatin1Char('/')) ||
-        name.startsWith(QLatin1Char('\\')) || name.contains(QLatin1Char('\0')))
+    if (name.isEmpty() || name.startsWith(QLatin1Char('/')) || name.startsWith(QLatin1Char('\\')) ||
+        name.contains(QLatin1Char('\0')))
         return false;
-    const QStringList parts = QString(name).replace(QLatin1Char('\\'), QLatin1Char('/')).split(
-        QLatin1Char('/'));
+    const QStringList parts =
+        QString(name).replace(QLatin1Char('\\'), QLatin1Char('/')).split(QLatin1Char('/'));
     for (const QString &part : parts) {
         if (part == QLatin1String(".."))
             return false;
@@ -236,11 +236,10 @@ QJsonArray Catalog::allowedValues(const InputSpec &input) const
         if (input.name == QLatin1String("latent"))
             return QJsonArray::fromStringList(listInputFiles({QStringLiteral(".latent")}, {}));
         if (input.name == QLatin1String("model_file"))
-            return QJsonArray::fromStringList(
-                listInputFiles({QStringLiteral(".gltf"), QStringLiteral(".glb"),
-                                QStringLiteral(".obj"), QStringLiteral(".mtl"),
-                                QStringLiteral(".fbx"), QStringLiteral(".stl")},
-                               QStringLiteral("3d")));
+            return QJsonArray::fromStringList(listInputFiles(
+                {QStringLiteral(".gltf"), QStringLiteral(".glb"), QStringLiteral(".obj"),
+                 QStringLiteral(".mtl"), QStringLiteral(".fbx"), QStringLiteral(".stl")},
+                QStringLiteral("3d")));
         return QJsonArray::fromStringList(listInputFiles({}, {}));
     }
     return input.type.toArray();
@@ -367,7 +366,8 @@ QStringList Catalog::listInputFiles(const QStringList &suffixes, const QString &
     for (const QFileInfo &entry : entries) {
         if (!hasSuffix(entry.fileName(), suffixes))
             continue;
-        files << (subdir.isEmpty() ? entry.fileName() : subdir + QLatin1Char('/') + entry.fileName());
+        files << (subdir.isEmpty() ? entry.fileName()
+                                   : subdir + QLatin1Char('/') + entry.fileName());
     }
     files.sort(Qt::CaseSensitive);
     return files;

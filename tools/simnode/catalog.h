@@ -14,10 +14,10 @@ namespace simnode {
 
 struct InputSpec {
     QString name;
-    QString category;     // "required", "optional" or "hidden"
-    QJsonValue type;      // "INT", "IMAGE", ... or the array of allowed values
-    QJsonObject options;  // the spec's second element ({} when there is none)
-    QString modelFolder;  // the allowed values are files of models/<folder> (e.g. "checkpoints")
+    QString category;        // "required", "optional" or "hidden"
+    QJsonValue type;         // "INT", "IMAGE", ... or the array of allowed values
+    QJsonObject options;     // the spec's second element ({} when there is none)
+    QString modelFolder;     // the allowed values are files of models/<folder> (e.g. "checkpoints")
     bool inputFiles = false; // the allowed values are files of input/
     QJsonArray config() const; // [type, options], ComfyUI's "input_config"
 };

@@ -249,10 +249,10 @@ void Executor::broadcastStatus()
 {
     m_sink.sendMessage(
         QStringLiteral("status"),
-        QJsonObject{{QStringLiteral("status"),
-                     QJsonObject{{QStringLiteral("exec_info"),
-                                  QJsonObject{{QStringLiteral("queue_remaining"),
-                                               queueRemaining()}}}}}},
+        QJsonObject{
+            {QStringLiteral("status"),
+             QJsonObject{{QStringLiteral("exec_info"),
+                          QJsonObject{{QStringLiteral("queue_remaining"), queueRemaining()}}}}}},
         std::nullopt);
 }
 
@@ -307,8 +307,7 @@ void Executor::startNext()
     }
     qCDebug(lcSimNode) << "executing prompt" << promptId;
 
-    addMessage(QStringLiteral("execution_start"), {{QStringLiteral("prompt_id"), promptId}},
-               false);
+    addMessage(QStringLiteral("execution_start"), {{QStringLiteral("prompt_id"), promptId}}, false);
 
     // Keep the cache entries this prompt uses, drop the others (the classic cache).
     QSet<QString> used;
@@ -365,10 +364,10 @@ QString Executor::signature(const QString &id, QSet<QString> *visiting) const
             inputsOf(prompt, id).value(QLatin1String("image")).toString(), QStringLiteral("input"));
         QFile file(path);
         if (!path.isEmpty() && file.open(QIODevice::ReadOnly))
-            sig += QLatin1Char('#') + QString::fromLatin1(QCryptographicHash::hash(
-                                                              file.readAll(),
-                                                              QCryptographicHash::Sha256)
-                                                              .toHex());
+            sig +=
+                QLatin1Char('#') +
+                QString::fromLatin1(
+                    QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha256).toHex());
     }
     const QJsonObject inputs = inputsOf(prompt, id);
     QStringList names = inputs.keys();
@@ -381,11 +380,9 @@ QString Executor::signature(const QString &id, QSet<QString> *visiting) const
             sig += QStringLiteral("(") + signature(link.at(0).toString(), visiting) +
                    QStringLiteral(")#") + QString::number(link.at(1).toInteger());
         } else {
-            sig += QString::fromUtf8(value.isObject()
-                                         ? QJsonDocument(value.toObject()).toJson(
-                                               QJsonDocument::Compact)
-                                         : QJsonDocument(QJsonArray{value}).toJson(
-                                               QJsonDocument::Compact));
+            sig += QString::fromUtf8(
+                value.isObject() ? QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact)
+                                 : QJsonDocument(QJsonArray{value}).toJson(QJsonDocument::Compact));
         }
     }
     visiting->remove(id);
@@ -581,9 +578,9 @@ void Executor::stageNext()
         if (run.fail) {
             NodeStep step;
             step.delayMs = m_stepDelayMs;
-            step.failure = NodeError{QStringLiteral("RuntimeError"), run.failMessage,
-                                     simulatedTraceback(cls, QStringLiteral(
-                                                                 "raise RuntimeError(message)"))};
+            step.failure =
+                NodeError{QStringLiteral("RuntimeError"), run.failMessage,
+                          simulatedTraceback(cls, QStringLiteral("raise RuntimeError(message)"))};
             run.plan = NodePlan{{step}, {}};
         } else {
             run.plan = planNode(run.call);
@@ -639,8 +636,7 @@ void Executor::advance()
 
     // Every step done: the node completes.
     const QString id = run.current;
-    const NodeOutcome outcome =
-        run.plan.complete ? run.plan.complete() : NodeOutcome(NodeDone{});
+    const NodeOutcome outcome = run.plan.complete ? run.plan.complete() : NodeOutcome(NodeDone{});
     if (const auto *failure = std::get_if<NodeError>(&outcome)) {
         failNode(*failure);
         return;
@@ -678,18 +674,18 @@ void Executor::completeNode(const QString &id)
 void Executor::failNode(const NodeError &error)
 {
     Run &run = *m_run;
-    addMessage(QStringLiteral("execution_error"),
-               {{QStringLiteral("prompt_id"), run.item.promptId},
-                {QStringLiteral("node_id"), run.current},
-                {QStringLiteral("node_type"), classOf(run.item.prompt, run.current)},
-                {QStringLiteral("executed"), QJsonArray::fromStringList(run.executed)},
-                {QStringLiteral("exception_message"), error.message},
-                {QStringLiteral("exception_type"), error.type},
-                {QStringLiteral("traceback"), QJsonArray::fromStringList(error.traceback)},
-                {QStringLiteral("current_inputs"), formatInputs(run.call)},
-                {QStringLiteral("current_outputs"),
-                 QJsonArray::fromStringList(run.item.nodeOrder)}},
-               false);
+    addMessage(
+        QStringLiteral("execution_error"),
+        {{QStringLiteral("prompt_id"), run.item.promptId},
+         {QStringLiteral("node_id"), run.current},
+         {QStringLiteral("node_type"), classOf(run.item.prompt, run.current)},
+         {QStringLiteral("executed"), QJsonArray::fromStringList(run.executed)},
+         {QStringLiteral("exception_message"), error.message},
+         {QStringLiteral("exception_type"), error.type},
+         {QStringLiteral("traceback"), QJsonArray::fromStringList(error.traceback)},
+         {QStringLiteral("current_inputs"), formatInputs(run.call)},
+         {QStringLiteral("current_outputs"), QJsonArray::fromStringList(run.item.nodeOrder)}},
+        false);
     finish(false);
 }
 

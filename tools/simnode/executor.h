@@ -61,7 +61,7 @@ public:
     void deleteFromQueue(const QStringList &promptIds);
     void interrupt();
 
-    QJsonObject historyJson(const QString &promptId) const; // {} when unknown
+    QJsonObject historyJson(const QString &promptId) const;  // {} when unknown
     QJsonObject historyJson(int maxItems, int offset) const; // maxItems < 0: all
     void clearHistory();
     void deleteHistory(const QStringList &promptIds);

@@ -86,8 +86,9 @@ QImage pattern(quint64 seed, int width, int height)
                 if ((x - cx) * (x - cx) + (y - cy) * (y - cy) > r * r)
                     continue;
                 const double t = alpha / 255.0;
-                line[x] = qRgb(lerp(qRed(line[x]), qRed(c3), t), lerp(qGreen(line[x]), qGreen(c3), t),
-                               lerp(qBlue(line[x]), qBlue(c3), t));
+                line[x] =
+                    qRgb(lerp(qRed(line[x]), qRed(c3), t), lerp(qGreen(line[x]), qGreen(c3), t),
+                         lerp(qBlue(line[x]), qBlue(c3), t));
             }
         }
     }

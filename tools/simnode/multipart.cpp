@@ -30,8 +30,7 @@ QByteArray parameter(const QByteArray &header, const QByteArray &name, bool *fou
 
 } // namespace
 
-std::optional<QList<FormPart>> parseMultipart(const QByteArray &contentType,
-                                              const QByteArray &body)
+std::optional<QList<FormPart>> parseMultipart(const QByteArray &contentType, const QByteArray &body)
 {
     if (!contentType.trimmed().toLower().startsWith("multipart/form-data"))
         return std::nullopt;
@@ -77,8 +76,7 @@ std::optional<QList<FormPart>> parseMultipart(const QByteArray &contentType,
                 if (hasStar) {
                     // RFC 5987: utf-8''percent-encoded
                     const qsizetype quote = filenameStar.lastIndexOf('\'');
-                    part.filename =
-                        QUrl::fromPercentEncoding(filenameStar.mid(quote + 1));
+                    part.filename = QUrl::fromPercentEncoding(filenameStar.mid(quote + 1));
                     part.hasFilename = true;
                 }
             } else if (key == "content-type") {

@@ -77,13 +77,13 @@ struct Args {
     quint64 fingerprint() const
     {
         quint64 fp = imaging::hashString(call.classType);
-        fp = imaging::mix(fp, imaging::hashBytes(
-                                  QJsonDocument(call.widgets).toJson(QJsonDocument::Compact)));
+        fp = imaging::mix(
+            fp, imaging::hashBytes(QJsonDocument(call.widgets).toJson(QJsonDocument::Compact)));
         QStringList names = call.links.keys();
         names.sort();
         for (const QString &name : std::as_const(names))
-            fp = imaging::mix(fp, imaging::mix(imaging::hashString(name),
-                                               call.links.value(name).fingerprint));
+            fp = imaging::mix(
+                fp, imaging::mix(imaging::hashString(name), call.links.value(name).fingerprint));
         return fp;
     }
 };
@@ -301,11 +301,11 @@ NodePlan imageScale(const NodeCall &call)
                 continue;
             }
             if (width == 0)
-                width = std::max<qint64>(1, std::llround(double(image.width()) * height /
-                                                         image.height()));
+                width = std::max<qint64>(
+                    1, std::llround(double(image.width()) * height / image.height()));
             else if (height == 0)
-                height = std::max<qint64>(1, std::llround(double(image.height()) * width /
-                                                          image.width()));
+                height = std::max<qint64>(
+                    1, std::llround(double(image.height()) * width / image.width()));
             out << upscale(image, int(width), int(height), method, crop);
         }
         return done({imageValue(out, args.fingerprint())});
@@ -464,9 +464,9 @@ NodePlan saveImages(const NodeCall &call, bool temp)
         SaveTarget target = std::get<SaveTarget>(where);
         QList<QPair<QString, QString>> metadata;
         if (!call.prompt.isEmpty())
-            metadata.append({QStringLiteral("prompt"),
-                             QString::fromUtf8(
-                                 QJsonDocument(call.prompt).toJson(QJsonDocument::Compact))});
+            metadata.append(
+                {QStringLiteral("prompt"),
+                 QString::fromUtf8(QJsonDocument(call.prompt).toJson(QJsonDocument::Compact))});
         const QJsonObject pnginfo = call.extraData.value(QLatin1String("extra_pnginfo")).toObject();
         for (auto it = pnginfo.begin(); it != pnginfo.end(); ++it) {
             const QJsonValue v = it.value();
@@ -480,22 +480,21 @@ NodePlan saveImages(const NodeCall &call, bool temp)
         for (qsizetype batch = 0; batch < images.size(); ++batch) {
             QString name = target.filename;
             name.replace(QStringLiteral("%batch_num%"), QString::number(batch));
-            const QString file = QStringLiteral("%1_%2_.png")
-                                     .arg(name)
-                                     .arg(target.counter, 5, 10, QLatin1Char('0'));
+            const QString file =
+                QStringLiteral("%1_%2_.png").arg(name).arg(target.counter, 5, 10, QLatin1Char('0'));
             QSaveFile out(target.folder + QLatin1Char('/') + file);
             if (!out.open(QIODevice::WriteOnly) ||
                 out.write(imaging::encodePng(images.at(batch), metadata, temp ? 1 : 4)) < 0 ||
                 !out.commit()) {
-                return error(QStringLiteral("OSError"),
-                             QStringLiteral("cannot write %1: %2").arg(out.fileName(),
-                                                                       out.errorString()),
-                             QStringList(std::begin(kExecuteFrames), std::end(kExecuteFrames)));
+                return error(
+                    QStringLiteral("OSError"),
+                    QStringLiteral("cannot write %1: %2").arg(out.fileName(), out.errorString()),
+                    QStringList(std::begin(kExecuteFrames), std::end(kExecuteFrames)));
             }
             results.append(QJsonObject{{QStringLiteral("filename"), file},
                                        {QStringLiteral("subfolder"), target.subfolder},
-                                       {QStringLiteral("type"), temp ? QStringLiteral("temp")
-                                                                     : QStringLiteral("output")}});
+                                       {QStringLiteral("type"),
+                                        temp ? QStringLiteral("temp") : QStringLiteral("output")}});
             ++target.counter;
         }
         return done({}, QJsonObject{{QStringLiteral("images"), results}});
@@ -517,9 +516,7 @@ NodePlan saveImageWebsocket(const NodeCall &call)
         step.value = int(i);
         step.max = int(images.size());
         const QImage image = images.at(i);
-        step.frame = [image]() {
-            return imaging::previewFrame(image, imaging::FrameFormat::Png);
-        };
+        step.frame = [image]() { return imaging::previewFrame(image, imaging::FrameFormat::Png); };
         plan.steps << step;
     }
     plan.complete = []() -> NodeOutcome { return done({}); };
@@ -583,8 +580,18 @@ bool isCheckpointLoader(const QString &cls)
     return cls.contains(QLatin1String("CheckpointLoader"));
 }
 
-// Every file a loader names must exist; a file of 0 bytes is not a model (like the dummy of the
-// recording n_symlinked_model_and_input, which failed at execution).
+// The content that makes a model file fail to load (like the dummy checkpoint of the recording
+// n_symlinked_model_and_input did on the real node). Any other file loads, empty ones too.
+const QByteArray kUnloadableMarker = QByteArrayLiteral("NOT A MODEL");
+
+bool isUnloadable(const QString &path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) &&
+           file.read(kUnloadableMarker.size()) == kUnloadableMarker;
+}
+
+// Every file a loader names must exist and be loadable.
 std::optional<NodeError> checkModelFiles(const NodeCall &call, QStringList *labels)
 {
     for (const InputSpec &spec : call.cls ? call.cls->inputs : QList<InputSpec>()) {
@@ -601,7 +608,7 @@ std::optional<NodeError> checkModelFiles(const NodeCall &call, QStringList *labe
                              .arg(spec.modelFolder, name),
                          tb);
         }
-        if (QFileInfo(path).size() == 0) {
+        if (isUnloadable(path)) {
             if (isCheckpointLoader(call.classType)) {
                 tb << QStringLiteral("  File \"/opt/ComfyUI/nodes.py\", line 568, in "
                                      "load_checkpoint\n    out = "
@@ -704,8 +711,8 @@ NodePlan emptyLatent(const NodeCall &call)
 {
     return simple(call, [call]() -> NodeOutcome {
         const Args args{call};
-        const int batch = int(args.integer(QStringLiteral("batch_size"),
-                                           args.integer(QStringLiteral("length"), 1)));
+        const int batch = int(
+            args.integer(QStringLiteral("batch_size"), args.integer(QStringLiteral("length"), 1)));
         return done({latentValue(int(args.integer(QStringLiteral("width"), 512)),
                                  int(args.integer(QStringLiteral("height"), 512)), batch,
                                  args.fingerprint())});
@@ -731,8 +738,8 @@ NodePlan sampler(const NodeCall &call, SamplerKind kind)
     }
     if (kind == SamplerKind::Advanced) {
         const qint64 start = args.integer(QStringLiteral("start_at_step"), 0);
-        const qint64 end = std::min<qint64>(args.integer(QStringLiteral("end_at_step"), 10000),
-                                            steps);
+        const qint64 end =
+            std::min<qint64>(args.integer(QStringLiteral("end_at_step"), 10000), steps);
         denoise = steps > 0 ? std::clamp(double(end - start) / steps, 0.0, 1.0) : 0.0;
         steps = int(std::max<qint64>(0, end - start));
     }
@@ -777,9 +784,8 @@ NodePlan vaeDecode(const NodeCall &call)
         const SimValue samples = latent ? *latent : latentValue(512, 512, 1, 0);
         QList<QImage> images;
         for (int i = 0; i < samples.batch; ++i) {
-            const QImage generated =
-                imaging::pattern(imaging::mix(samples.fingerprint, quint64(i)), samples.width,
-                                 samples.height);
+            const QImage generated = imaging::pattern(imaging::mix(samples.fingerprint, quint64(i)),
+                                                      samples.width, samples.height);
             if (samples.pixels.isEmpty()) {
                 images << generated;
             } else {
@@ -798,9 +804,9 @@ NodePlan vaeEncode(const NodeCall &call)
     return simple(call, [call]() -> NodeOutcome {
         const Args args{call};
         const QList<QImage> images = imagesOf(args.link(QStringLiteral("pixels")));
-        SimValue latent = latentValue(images.first().width() / 8 * 8,
-                                      images.first().height() / 8 * 8, int(images.size()),
-                                      args.fingerprint());
+        SimValue latent =
+            latentValue(images.first().width() / 8 * 8, images.first().height() / 8 * 8,
+                        int(images.size()), args.fingerprint());
         latent.pixels = images;
         latent.noise = 0.0;
         return done({latent});

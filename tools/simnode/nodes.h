@@ -19,7 +19,7 @@ struct NodeClass;
 
 // What flows between simulated nodes.
 struct SimValue {
-    QString type;        // ComfyUI's type name: IMAGE, MASK, LATENT, MODEL, CONDITIONING, ...
+    QString type;         // ComfyUI's type name: IMAGE, MASK, LATENT, MODEL, CONDITIONING, ...
     QList<QImage> images; // IMAGE (RGB32) or MASK (Grayscale8): the batch
     int width = 0;        // LATENT: size in pixels and batch
     int height = 0;
@@ -27,7 +27,7 @@ struct SimValue {
     QList<QImage> pixels; // LATENT encoded from pictures (img2img, inpainting)
     double noise = 1.0;   // LATENT: how much of the pictures a sampler replaced (denoise)
     quint64 fingerprint = 0;
-    QString label;        // model file, prompt text...
+    QString label; // model file, prompt text...
     // How ComfyUI would print it in execution_error's current_inputs.
     QString describe() const;
 };

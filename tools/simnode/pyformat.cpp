@@ -276,8 +276,7 @@ private:
         const qsizetype start = m_pos;
         while (m_pos < m_text.size()) {
             const char c = m_text.at(m_pos);
-            if (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' ||
-                c == '\t')
+            if (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t')
                 break;
             ++m_pos;
         }

@@ -132,7 +132,8 @@ SimulatedNodePrivate::SimulatedNodePrivate(SimulatedNode *q, const QString &root
     catalog.createFolders();
     // ComfyUI empties its temp directory when it starts.
     QDir temp(catalog.tempDir());
-    const QFileInfoList entries = temp.entryInfoList(QDir::Files | QDir::Dirs | QDir::NoDotAndDotDot);
+    const QFileInfoList entries =
+        temp.entryInfoList(QDir::Files | QDir::Dirs | QDir::NoDotAndDotDot);
     for (const QFileInfo &entry : entries) {
         if (entry.isDir() && !entry.isSymLink())
             QDir(entry.absoluteFilePath()).removeRecursively();
@@ -279,9 +280,13 @@ QJsonObject SimulatedNodePrivate::systemStats() const
 {
     const qint64 ram = 16LL * 1024 * 1024 * 1024;
     const qint64 vram = 8LL * 1024 * 1024 * 1024;
-    QJsonArray argv{QStringLiteral("comfy-simnode"), QStringLiteral("--listen"),
-                    address.toString(), QStringLiteral("--port"), int(boundPort),
-                    QStringLiteral("--root"), catalog.rootDir()};
+    QJsonArray argv{QStringLiteral("comfy-simnode"),
+                    QStringLiteral("--listen"),
+                    address.toString(),
+                    QStringLiteral("--port"),
+                    int(boundPort),
+                    QStringLiteral("--root"),
+                    catalog.rootDir()};
     return QJsonObject{
         {QStringLiteral("system"),
          QJsonObject{{QStringLiteral("os"), QStringLiteral("posix")},
@@ -444,8 +449,9 @@ void SimulatedNodePrivate::postPrompt(const QHttpServerRequest &request, QTcpSoc
     QJsonParseError error;
     const QJsonDocument doc = QJsonDocument::fromJson(body, &error);
     if (error.error != QJsonParseError::NoError) {
-        return reply(request, socket, Status::InternalServerError, kText,
-                     QByteArrayLiteral("500 Internal Server Error\n\nServer got itself in trouble"));
+        return reply(
+            request, socket, Status::InternalServerError, kText,
+            QByteArrayLiteral("500 Internal Server Error\n\nServer got itself in trouble"));
     }
     const QJsonObject json = doc.object();
 
@@ -453,8 +459,7 @@ void SimulatedNodePrivate::postPrompt(const QHttpServerRequest &request, QTcpSoc
     if (json.contains(QLatin1String("number"))) {
         promptNumber = json.value(QLatin1String("number")).toDouble();
     } else {
-        if (json.contains(QLatin1String("front")) &&
-            json.value(QLatin1String("front")).toBool())
+        if (json.contains(QLatin1String("front")) && json.value(QLatin1String("front")).toBool())
             promptNumber = -promptNumber;
         number += 1;
     }
@@ -467,8 +472,9 @@ void SimulatedNodePrivate::postPrompt(const QHttpServerRequest &request, QTcpSoc
     }
     const QJsonValue promptValue = json.value(QLatin1String("prompt"));
     if (!promptValue.isObject()) {
-        return reply(request, socket, Status::InternalServerError, kText,
-                     QByteArrayLiteral("500 Internal Server Error\n\nServer got itself in trouble"));
+        return reply(
+            request, socket, Status::InternalServerError, kText,
+            QByteArrayLiteral("500 Internal Server Error\n\nServer got itself in trouble"));
     }
     const QJsonObject prompt = promptValue.toObject();
 
@@ -520,9 +526,9 @@ void SimulatedNodePrivate::postPrompt(const QHttpServerRequest &request, QTcpSoc
     executor.enqueue(std::move(item));
     replyJson(request, socket,
               QJsonObject{{QStringLiteral("prompt_id"), promptId},
-                          {QStringLiteral("number"),
-                           promptNumber == qint64(promptNumber) ? QJsonValue(qint64(promptNumber))
-                                                                : QJsonValue(promptNumber)},
+                          {QStringLiteral("number"), promptNumber == qint64(promptNumber)
+                                                         ? QJsonValue(qint64(promptNumber))
+                                                         : QJsonValue(promptNumber)},
                           {QStringLiteral("node_errors"), validation.nodeErrors}});
     QMetaObject::invokeMethod(
         q, [node = q, promptId, clientId]() { Q_EMIT node->promptReceived(promptId, clientId); },
@@ -535,8 +541,9 @@ void SimulatedNodePrivate::postQueue(const QHttpServerRequest &request, QTcpSock
     QJsonParseError error;
     const QJsonObject json = QJsonDocument::fromJson(request.body(), &error).object();
     if (error.error != QJsonParseError::NoError) {
-        return reply(request, socket, Status::InternalServerError, kText,
-                     QByteArrayLiteral("500 Internal Server Error\n\nServer got itself in trouble"));
+        return reply(
+            request, socket, Status::InternalServerError, kText,
+            QByteArrayLiteral("500 Internal Server Error\n\nServer got itself in trouble"));
     }
     if (json.contains(QLatin1String("clear")) && json.value(QLatin1String("clear")).toBool())
         executor.clearQueue();
@@ -555,8 +562,9 @@ void SimulatedNodePrivate::postHistory(const QHttpServerRequest &request, QTcpSo
     QJsonParseError error;
     const QJsonObject json = QJsonDocument::fromJson(request.body(), &error).object();
     if (error.error != QJsonParseError::NoError) {
-        return reply(request, socket, Status::InternalServerError, kText,
-                     QByteArrayLiteral("500 Internal Server Error\n\nServer got itself in trouble"));
+        return reply(
+            request, socket, Status::InternalServerError, kText,
+            QByteArrayLiteral("500 Internal Server Error\n\nServer got itself in trouble"));
     }
     if (json.contains(QLatin1String("clear")) && json.value(QLatin1String("clear")).toBool())
         executor.clearHistory();
@@ -593,12 +601,13 @@ void SimulatedNodePrivate::getView(const QHttpServerRequest &request, QTcpSocket
         filename.contains(QLatin1String("..")))
         return replyEmpty(request, socket, Status::BadRequest);
     if (dir.isEmpty())
-        dir = catalog.directoryByType(query.value(QStringLiteral("type"), QStringLiteral("output")));
+        dir =
+            catalog.directoryByType(query.value(QStringLiteral("type"), QStringLiteral("output")));
     if (dir.isEmpty())
         return replyEmpty(request, socket, Status::BadRequest);
     if (query.contains(QStringLiteral("subfolder"))) {
-        const QString full = QDir::cleanPath(dir + QLatin1Char('/') +
-                                             query.value(QStringLiteral("subfolder")));
+        const QString full =
+            QDir::cleanPath(dir + QLatin1Char('/') + query.value(QStringLiteral("subfolder")));
         if (full != dir && !full.startsWith(dir + QLatin1Char('/')))
             return replyEmpty(request, socket, Status::Forbidden);
         dir = full;
@@ -610,9 +619,8 @@ void SimulatedNodePrivate::getView(const QHttpServerRequest &request, QTcpSocket
     if (!QFileInfo(path).isFile() || !file.open(QIODevice::ReadOnly))
         return replyEmpty(request, socket, Status::NotFound);
     const QByteArray bytes = file.readAll();
-    QByteArray contentType = QMimeDatabase().mimeTypeForFile(base, QMimeDatabase::MatchExtension)
-                                 .name()
-                                 .toLatin1();
+    QByteArray contentType =
+        QMimeDatabase().mimeTypeForFile(base, QMimeDatabase::MatchExtension).name().toLatin1();
     if (contentType.isEmpty() || contentType == "application/octet-stream" ||
         contentType.startsWith("text/") || contentType == "application/xhtml+xml")
         contentType = kOctets;
@@ -623,8 +631,8 @@ void SimulatedNodePrivate::getView(const QHttpServerRequest &request, QTcpSocket
 
 void SimulatedNodePrivate::uploadImage(const QHttpServerRequest &request, QTcpSocket *socket)
 {
-    const auto parts = parseMultipart(request.value(QByteArrayLiteral("content-type")),
-                                      request.body());
+    const auto parts =
+        parseMultipart(request.value(QByteArrayLiteral("content-type")), request.body());
     if (!parts)
         return replyEmpty(request, socket, Status::BadRequest);
     const FormPart *image = nullptr;
@@ -663,9 +671,8 @@ void SimulatedNodePrivate::uploadImage(const QHttpServerRequest &request, QTcpSo
     if (!(overwriteGiven &&
           (overwrite == QLatin1String("true") || overwrite == QLatin1String("1")))) {
         const QFileInfo info(filename);
-        const QString stem = filename.left(filename.size() - (info.suffix().isEmpty()
-                                                                  ? 0
-                                                                  : info.suffix().size() + 1));
+        const QString stem = filename.left(
+            filename.size() - (info.suffix().isEmpty() ? 0 : info.suffix().size() + 1));
         const QString suffix =
             info.suffix().isEmpty() ? QString() : QLatin1Char('.') + info.suffix();
         const QByteArray hash = QCryptographicHash::hash(image->data, QCryptographicHash::Sha256);
@@ -813,6 +820,7 @@ bool SimulatedNode::isUp() const
 void SimulatedNode::resetState()
 {
     d->executor.reset();
+    d->number = 0;
 }
 
 int SimulatedNode::promptsReceived() const

@@ -19,8 +19,9 @@ class SimulatedNodePrivate;
 //
 // rootDir holds models/<kind>/, input/, output/ and temp/ like a ComfyUI installation (missing
 // folders are created; temp/ is emptied at start, as ComfyUI does). Model files are any file in
-// the model folders (symlinks too); a model file of 0 bytes fails to load at execution, like the
-// dummy checkpoint of the recording n_symlinked_model_and_input.
+// the model folders (symlinks too, empty files too) and are never really read, except that a file
+// starting with the bytes "NOT A MODEL" fails to load at execution, like the dummy checkpoint of
+// the recording n_symlinked_model_and_input ("ERROR: Could not detect model type of: ...").
 class SimulatedNode : public QObject {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(SimulatedNode)
@@ -49,14 +50,15 @@ public:
     void goDown();         // stop listening and cut every connection (runs continue)
     bool comeUp();         // listen again on the same address and port
     bool isUp() const;
-    // Forget the queue, the running prompt, the caches and the history, like a restarted node.
+    // Forget the queue, the running prompt (no message about it), the caches, the history and
+    // the queue numbers, like a restarted node (with goDown()/comeUp() for the connections).
     void resetState();
 
     // Observation for tests.
-    int promptsReceived() const;           // POST /prompt calls accepted (200)
-    QStringList executedPromptIds() const; // prompts that finished (success, error, interrupt)
-    QString runningPromptId() const;       // empty when idle
-    QStringList pendingPromptIds() const;  // queued, in execution order
+    int promptsReceived() const;            // POST /prompt calls accepted (200)
+    QStringList executedPromptIds() const;  // prompts that finished (success, error, interrupt)
+    QString runningPromptId() const;        // empty when idle
+    QStringList pendingPromptIds() const;   // queued, in execution order
     QStringList connectedClientIds() const; // websockets' client ids (generated for anonymous)
 
     // The signals are queued (delivered from the event loop), so that a slot may stop or delete

@@ -25,26 +25,26 @@ struct PyError {
     QStringList traceback;
 };
 
-const QString kValidatePromptFrame = QStringLiteral(
-    "  File \"/opt/ComfyUI/execution.py\", line 804, in validate_prompt\n"
-    "    m = validate_inputs(prompt, o, validated)\n"
-    "        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n");
-const QString kInnerValidateFrame = QStringLiteral(
-    "  File \"/opt/ComfyUI/execution.py\", line 628, in validate_inputs\n"
-    "    r = validate_inputs(prompt, o_id, validated)\n"
-    "        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n");
-const QString kLinkKeyErrorFrame = QStringLiteral(
-    "  File \"/opt/ComfyUI/execution.py\", line 591, in validate_inputs\n"
-    "    o_class_type = prompt[o_id]['class_type']\n"
-    "                   ~~~~~~^^^^^^\n");
-const QString kInputsKeyErrorFrame = QStringLiteral(
-    "  File \"/opt/ComfyUI/execution.py\", line 553, in validate_inputs\n"
-    "    inputs = prompt[unique_id]['inputs']\n"
-    "             ~~~~~~~~~~~~~~~~~^^^^^^^^^^\n");
-const QString kReturnTypeFrame = QStringLiteral(
-    "  File \"/opt/ComfyUI/execution.py\", line 593, in validate_inputs\n"
-    "    received_type = r[val[1]]\n"
-    "                    ~^^^^^^^^\n");
+const QString kValidatePromptFrame =
+    QStringLiteral("  File \"/opt/ComfyUI/execution.py\", line 804, in validate_prompt\n"
+                   "    m = validate_inputs(prompt, o, validated)\n"
+                   "        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n");
+const QString kInnerValidateFrame =
+    QStringLiteral("  File \"/opt/ComfyUI/execution.py\", line 628, in validate_inputs\n"
+                   "    r = validate_inputs(prompt, o_id, validated)\n"
+                   "        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n");
+const QString kLinkKeyErrorFrame =
+    QStringLiteral("  File \"/opt/ComfyUI/execution.py\", line 591, in validate_inputs\n"
+                   "    o_class_type = prompt[o_id]['class_type']\n"
+                   "                   ~~~~~~^^^^^^\n");
+const QString kInputsKeyErrorFrame =
+    QStringLiteral("  File \"/opt/ComfyUI/execution.py\", line 553, in validate_inputs\n"
+                   "    inputs = prompt[unique_id]['inputs']\n"
+                   "             ~~~~~~~~~~~~~~~~~^^^^^^^^^^\n");
+const QString kReturnTypeFrame =
+    QStringLiteral("  File \"/opt/ComfyUI/execution.py\", line 593, in validate_inputs\n"
+                   "    received_type = r[val[1]]\n"
+                   "                    ~^^^^^^^^\n");
 
 QJsonObject makeError(const QString &type, const QString &message, const QString &details,
                       const QJsonObject &extraInfo)
@@ -65,7 +65,7 @@ QString typeName(const QJsonValue &value)
         return QStringLiteral("bool");
     case QJsonValue::Double:
         return value.toVariant().typeId() == QMetaType::LongLong ? QStringLiteral("int")
-                                                                  : QStringLiteral("float");
+                                                                 : QStringLiteral("float");
     case QJsonValue::String:
         return QStringLiteral("str");
     case QJsonValue::Array:
@@ -276,8 +276,8 @@ public:
 
         QJsonObject node = m_prompt.value(id).toObject();
         if (!node.value(QLatin1String("inputs")).isObject()) {
-            throw PyError{QStringLiteral("KeyError"), QStringLiteral("'inputs'"),
-                          {kInputsKeyErrorFrame}};
+            throw PyError{
+                QStringLiteral("KeyError"), QStringLiteral("'inputs'"), {kInputsKeyErrorFrame}};
         }
         QJsonObject inputs = node.value(QLatin1String("inputs")).toObject();
         const QString classType = node.value(QLatin1String("class_type")).toString();
@@ -318,16 +318,13 @@ public:
                 }
                 const QJsonValue sourceId = link.at(0);
                 if (!sourceId.isString() || !m_prompt.contains(sourceId.toString()))
-                    throw PyError{QStringLiteral("KeyError"), py::repr(sourceId),
-                                  {kLinkKeyErrorFrame}};
+                    throw PyError{
+                        QStringLiteral("KeyError"), py::repr(sourceId), {kLinkKeyErrorFrame}};
                 const QString source = sourceId.toString();
-                const QString sourceClass = m_prompt.value(source)
-                                                .toObject()
-                                                .value(QLatin1String("class_type"))
-                                                .toString();
+                const QString sourceClass =
+                    m_prompt.value(source).toObject().value(QLatin1String("class_type")).toString();
                 const NodeClass *sourceCls = m_catalog.nodeClass(sourceClass);
-                const QStringList returnTypes =
-                    sourceCls ? sourceCls->outputTypes : QStringList();
+                const QStringList returnTypes = sourceCls ? sourceCls->outputTypes : QStringList();
                 const QJsonValue slot = link.at(1);
                 if (!isIntegral(slot)) {
                     throw PyError{QStringLiteral("TypeError"),
@@ -345,17 +342,17 @@ public:
                 }
                 const QString receivedType = returnTypes.at(index);
                 if (!typesMatch(receivedType, spec.type)) {
-                    const QString expected = spec.type.isString() ? spec.type.toString()
-                                                                  : py::repr(spec.type);
-                    errors.append(makeError(
-                        QStringLiteral("return_type_mismatch"),
-                        QStringLiteral("Return type mismatch between linked nodes"),
-                        QStringLiteral("%1, received_type(%2) mismatch input_type(%3)")
-                            .arg(x, receivedType, expected),
-                        {{QStringLiteral("input_name"), x},
-                         {QStringLiteral("input_config"), info},
-                         {QStringLiteral("received_type"), receivedType},
-                         {QStringLiteral("linked_node"), val}}));
+                    const QString expected =
+                        spec.type.isString() ? spec.type.toString() : py::repr(spec.type);
+                    errors.append(
+                        makeError(QStringLiteral("return_type_mismatch"),
+                                  QStringLiteral("Return type mismatch between linked nodes"),
+                                  QStringLiteral("%1, received_type(%2) mismatch input_type(%3)")
+                                      .arg(x, receivedType, expected),
+                                  {{QStringLiteral("input_name"), x},
+                                   {QStringLiteral("input_config"), info},
+                                   {QStringLiteral("received_type"), receivedType},
+                                   {QStringLiteral("linked_node"), val}}));
                     continue;
                 }
                 try {
@@ -375,13 +372,13 @@ public:
                         {QStringLiteral("exception_type"), ex.type},
                         {QStringLiteral("traceback"), QJsonArray::fromStringList(traceback)},
                         {QStringLiteral("linked_node"), val}};
-                    setValidated(source,
-                                 NodeResult{false, QJsonArray{makeError(
-                                                       QStringLiteral(
-                                                           "exception_during_inner_validation"),
-                                                       QStringLiteral(
-                                                           "Exception when validating inner node"),
-                                                       ex.message, extra)}});
+                    setValidated(
+                        source,
+                        NodeResult{false,
+                                   QJsonArray{makeError(
+                                       QStringLiteral("exception_during_inner_validation"),
+                                       QStringLiteral("Exception when validating inner node"),
+                                       ex.message, extra)}});
                     continue;
                 }
                 continue;
@@ -492,11 +489,11 @@ public:
                 const QString name = py::str(image);
                 const QString path = m_catalog.annotatedPath(name, QStringLiteral("input"));
                 if (path.isEmpty() || !QFileInfo::exists(path)) {
-                    errors.append(makeError(
-                        QStringLiteral("custom_validation_failed"),
-                        QStringLiteral("Custom validation failed for node"),
-                        QStringLiteral("image - Invalid image file: %1").arg(name),
-                        {{QStringLiteral("input_name"), QStringLiteral("image")}}));
+                    errors.append(
+                        makeError(QStringLiteral("custom_validation_failed"),
+                                  QStringLiteral("Custom validation failed for node"),
+                                  QStringLiteral("image - Invalid image file: %1").arg(name),
+                                  {{QStringLiteral("input_name"), QStringLiteral("image")}}));
                 }
             }
         }
@@ -578,11 +575,11 @@ ValidationResult validatePrompt(const QJsonObject &prompt, const QStringList &no
             valid = false;
             QStringList traceback{kValidatePromptFrame};
             traceback << ex.traceback;
-            reasons = QJsonArray{makeError(
-                QStringLiteral("exception_during_validation"),
-                QStringLiteral("Exception when validating node"), ex.message,
-                {{QStringLiteral("exception_type"), ex.type},
-                 {QStringLiteral("traceback"), QJsonArray::fromStringList(traceback)}})};
+            reasons = QJsonArray{
+                makeError(QStringLiteral("exception_during_validation"),
+                          QStringLiteral("Exception when validating node"), ex.message,
+                          {{QStringLiteral("exception_type"), ex.type},
+                           {QStringLiteral("traceback"), QJsonArray::fromStringList(traceback)}})};
             validator.setValidated(output, NodeResult{false, reasons});
         }
         if (valid) {

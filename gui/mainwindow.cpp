@@ -25,6 +25,9 @@ QTableView *makeView(QAbstractItemModel *model, QWidget *parent)
     view->setSelectionBehavior(QAbstractItemView::SelectRows);
     view->setSelectionMode(QAbstractItemView::SingleSelection);
     view->horizontalHeader()->setStretchLastSection(true);
+    // URLs and task ids are what an operator reads first: never cut them.
+    view->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
+    view->setWordWrap(false);
     view->verticalHeader()->hide();
     return view;
 }

@@ -23,7 +23,8 @@ void setUpLogging(const comfy::Settings &settings)
         "%{if-critical}ERROR%{endif}%{if-fatal}FATAL%{endif} %{category}: %{message}"));
     QLoggingCategory::setFilterRules(
         settings.env == QLatin1String("dev")
-            ? QStringLiteral("comfy.*.debug=true\ncomfy.http.debug=false")
+            ? QStringLiteral(
+                  "comfy.*.debug=true\ncomfy.http.debug=false\ncomfy.simnode.debug=false")
             : QStringLiteral("comfy.*.debug=false"));
 }
 

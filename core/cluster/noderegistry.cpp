@@ -208,9 +208,10 @@ void NodeRegistry::markFailed(Entry &entry, const QString &reason)
     info.lastCheck = QDateTime::currentDateTimeUtc();
     ++info.failures;
     info.lastError = reason;
-    qCDebug(lcCluster).noquote()
-        << "health check failed:" << info.url.toString() << reason
-        << QStringLiteral("(%1/%2)").arg(info.failures).arg(m_policy.failureLimit);
+    if (info.failures <= m_policy.failureLimit) // not once a second for ever while it is down
+        qCDebug(lcCluster).noquote()
+            << "health check failed:" << info.url.toString() << reason
+            << QStringLiteral("(%1/%2)").arg(info.failures).arg(m_policy.failureLimit);
     if (info.state != NodeState::Offline && info.failures >= m_policy.failureLimit) {
         const QString taskId = info.taskId;
         info.state = NodeState::Offline;

@@ -6,6 +6,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QImage>
 #include <QLoggingCategory>
 #include <QPainter>
@@ -31,6 +32,7 @@ DemoCluster::DemoCluster(Router &router, const Settings &settings, QObject *pare
     , m_router(router)
     , m_count(settings.demoNodes)
     , m_stepDelayMs(settings.demoStepDelayMs)
+    , m_rootDir(settings.downloadRootDir)
 {
 }
 
@@ -38,27 +40,27 @@ DemoCluster::~DemoCluster() = default;
 
 bool DemoCluster::start()
 {
-    if (!m_root.isValid())
+    // The simulated nodes share the router's ComfyUI folder (ROOT_DIR), as nodes of a farm
+    // share one model folder: files the router downloads and links there are theirs too.
+    const QString root = m_rootDir;
+    QDir().mkpath(root + QStringLiteral("/input"));
+    QDir().mkpath(root + QStringLiteral("/models/checkpoints"));
+    if (!QFileInfo::exists(root + QStringLiteral("/input/example.png")) &&
+        !writeSampleImage(root + QStringLiteral("/input/example.png")))
         return false;
+    // An empty stand-in so checkpoint loaders validate; the simulated node never reads it.
+    QFile checkpoint(root + QStringLiteral("/models/checkpoints/demo-sd15.safetensors"));
+    if (!checkpoint.exists() && !checkpoint.open(QIODevice::WriteOnly))
+        return false;
+    checkpoint.close();
     for (int i = 0; i < m_count; ++i) {
-        const QString root = m_root.filePath(QStringLiteral("node%1").arg(i + 1));
-        QDir().mkpath(root + QStringLiteral("/input"));
-        QDir().mkpath(root + QStringLiteral("/models/checkpoints"));
-        if (!writeSampleImage(root + QStringLiteral("/input/example.png")))
-            return false;
-        // An empty stand-in so checkpoint loaders validate; the simulated node never reads it.
-        QFile checkpoint(root + QStringLiteral("/models/checkpoints/demo-sd15.safetensors"));
-        if (!checkpoint.open(QIODevice::WriteOnly))
-            return false;
-        checkpoint.close();
-
         auto node = std::make_unique<simnode::SimulatedNode>(root);
         node->setStepDelayMs(m_stepDelayMs);
         if (!node->listen(QHostAddress::LocalHost, 0))
             return false;
         qCWarning(lcDemo).noquote()
             << "SIMULATED ComfyUI node" << i + 1 << "at" << node->url().toString()
-            << "(demo only: no GPU, placeholder images)";
+            << "(demo only: no GPU, placeholder images; folder" << root << ")";
         m_router.nodes().addNode(node->url().toString(), {QStringLiteral("simulated")}, true);
         m_nodes.push_back(std::move(node));
     }

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <QObject>
-#include <QTemporaryDir>
 
 #include <memory>
 #include <vector>
@@ -16,8 +15,8 @@ class Router;
 struct Settings;
 
 // --demo: SIMULATED ComfyUI nodes in this process (no GPU; they make placeholder images),
-// each with its own folder holding a sample input image, registered with the router and
-// labelled simulated everywhere they show. Never started without the flag.
+// sharing the router's ComfyUI folder (with a sample input image, example.png), registered
+// with the router and labelled simulated everywhere they show. Never started without the flag.
 class DemoCluster : public QObject {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(DemoCluster)
@@ -30,7 +29,7 @@ private:
     Router &m_router;
     int m_count;
     int m_stepDelayMs;
-    QTemporaryDir m_root;
+    QString m_rootDir;
     std::vector<std::unique_ptr<simnode::SimulatedNode>> m_nodes;
 };
 

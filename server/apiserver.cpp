@@ -1,5 +1,6 @@
 #include "apiserver.h"
 
+#include "cachecontroller.h"
 #include "clustercontroller.h"
 #include "docscontroller.h"
 #include "healthcontroller.h"
@@ -54,6 +55,7 @@ ApiServer::ApiServer(Router &router, QObject *parent)
     m_controllers.push_back(std::make_unique<HealthController>(*this));
     m_controllers.push_back(std::make_unique<WorkflowController>(*this, router));
     m_controllers.push_back(std::make_unique<ClusterController>(*this, router));
+    m_controllers.push_back(std::make_unique<CacheController>(*this, router));
     m_controllers.push_back(std::make_unique<DocsController>(*this));
 }
 

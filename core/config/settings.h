@@ -1,5 +1,9 @@
 #pragma once
 
+#include <QByteArray>
+#include <QHash>
+#include <QList>
+#include <QPair>
 #include <QString>
 #include <QStringList>
 
@@ -20,6 +24,11 @@ struct Settings {
     QString downloadRootDir = QStringLiteral("/tmp/model");
     QString downloadRecordPath = QStringLiteral("/tmp/record.json");
     qint64 downloadMaxCacheBytes = 68719476736LL;
+    int downloadConcurrency = 4;    // transfers at once
+    int downloadStallTimeoutS = 60; // no byte for this long: the attempt failed
+    int downloadRetries = 3;        // further attempts, resumed with Range where possible
+    // host -> headers sent with downloads from it (gated Hugging Face or Civitai files)
+    QHash<QString, QList<QPair<QByteArray, QByteArray>>> downloadAuthHeaders;
     int healthIntervalMs = 1000;
     int healthFailures = 3;
     int healthTimeoutMs = 5000;

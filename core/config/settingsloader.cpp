@@ -2,6 +2,8 @@
 
 #include <QCommandLineParser>
 #include <QHostAddress>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QUrl>
 
 #include <limits>
@@ -68,6 +70,30 @@ QString applyNodes(Settings &s, const QString &text)
         nodes.append(url.toString());
     }
     s.nodes = nodes;
+    return {};
+}
+
+QString applyAuthHeaders(Settings &s, const QString &text)
+{
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson(text.toUtf8(), &error);
+    if (error.error != QJsonParseError::NoError || !document.isObject())
+        return QStringLiteral("must be a JSON object {\"host\": {\"Header\": \"value\"}}");
+    QHash<QString, QList<QPair<QByteArray, QByteArray>>> headers;
+    const QJsonObject hosts = document.object();
+    for (auto host = hosts.begin(); host != hosts.end(); ++host) {
+        if (!host.value().isObject())
+            return QStringLiteral("the headers of '%1' must be an object").arg(host.key());
+        const QJsonObject values = host.value().toObject();
+        for (auto header = values.begin(); header != values.end(); ++header) {
+            if (!header.value().isString())
+                return QStringLiteral("header '%1' of '%2' must be a string")
+                    .arg(header.key(), host.key());
+            headers[host.key().toLower()].append(
+                {header.key().toLatin1(), header.value().toString().toUtf8()});
+        }
+    }
+    s.downloadAuthHeaders = headers;
     return {};
 }
 
@@ -157,6 +183,25 @@ std::vector<SettingSpec> buildSpecs()
                        "is issue #4)"),
         intField(&Settings::downloadMaxCacheBytes, 1, std::numeric_limits<qint64>::max()),
         showInt(&Settings::downloadMaxCacheBytes));
+    add(prefix + QLatin1String("DOWNLOAD__CONCURRENCY"), QStringLiteral("download-concurrency"),
+        QStringLiteral("n"), QStringLiteral("Downloads that run at the same time"),
+        intField(&Settings::downloadConcurrency, 1, 64), showInt(&Settings::downloadConcurrency));
+    add(prefix + QLatin1String("DOWNLOAD__STALL_TIMEOUT_S"),
+        QStringLiteral("download-stall-timeout-s"), QStringLiteral("s"),
+        QStringLiteral("A download that receives nothing for this long is retried"),
+        intField(&Settings::downloadStallTimeoutS, 1, 3600),
+        showInt(&Settings::downloadStallTimeoutS));
+    add(prefix + QLatin1String("DOWNLOAD__RETRIES"), QStringLiteral("download-retries"),
+        QStringLiteral("n"),
+        QStringLiteral("Further attempts of a broken download (resumed with HTTP Range)"),
+        intField(&Settings::downloadRetries, 0, 100), showInt(&Settings::downloadRetries));
+    add(prefix + QLatin1String("DOWNLOAD__AUTH_HEADERS"), QStringLiteral("download-auth-headers"),
+        QStringLiteral("json"),
+        QStringLiteral("Headers per host for gated downloads, e.g. {\"huggingface.co\": "
+                       "{\"Authorization\": \"Bearer hf_...\"}}"),
+        applyAuthHeaders, [](const Settings &s) {
+            return s.downloadAuthHeaders.isEmpty() ? QString() : QStringLiteral("(set)");
+        });
     add(prefix + QLatin1String("HEALTH__INTERVAL_MS"), QStringLiteral("health-interval-ms"),
         QStringLiteral("ms"), QStringLiteral("Time between two health checks of a node"),
         intField(&Settings::healthIntervalMs, 10, 3600000), showInt(&Settings::healthIntervalMs));

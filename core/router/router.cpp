@@ -12,15 +12,22 @@ Router::Router(const Settings &settings, QObject *parent)
                                       settings.healthTimeoutMs})
     , m_tasks(QueueLimits{settings.pendingLimit, settings.historyLimit})
     , m_dispatcher(m_tasks, m_nodes, m_network)
-    , m_files(m_network, settings.downloadRootDir)
+    , m_cache(m_network, CacheSettings{settings.downloadCacheDir, settings.downloadRootDir,
+                                       settings.downloadRecordPath, settings.downloadMaxCacheBytes,
+                                       settings.downloadConcurrency,
+                                       TransferPolicy{settings.downloadStallTimeoutS * 1000,
+                                                      settings.downloadRetries, 1000, 10, -1,
+                                                      settings.downloadAuthHeaders}})
     , m_webhooks(m_tasks, m_network)
 {
     // Node connections are long-lived and local: no proxy from the environment.
     m_network.setProxy(QNetworkProxy::NoProxy);
-    connect(&m_files, &FileFetcher::filesReady, &m_tasks, &TaskQueue::filesReady);
-    connect(&m_files, &FileFetcher::filesFailed, &m_tasks, &TaskQueue::fail);
-    connect(&m_files, &FileFetcher::progress, &m_tasks, &TaskQueue::setDownloadProgress);
-    connect(&m_tasks, &TaskQueue::taskFinished, &m_files, &FileFetcher::forget);
+    connect(&m_cache, &DownloadCache::filesReady, &m_tasks, &TaskQueue::filesReady);
+    connect(&m_cache, &DownloadCache::filesFailed, &m_tasks, &TaskQueue::fail);
+    connect(&m_cache, &DownloadCache::progress, &m_tasks, &TaskQueue::setDownloadProgress);
+    // A finished task no longer pins its files: they may be evicted from now on.
+    connect(&m_tasks, &TaskQueue::taskFinished, &m_cache, &DownloadCache::release);
+    m_cache.open();
     for (const QString &url : settings.nodes)
         m_nodes.addNode(url);
 }
@@ -36,7 +43,7 @@ Result<QString> Router::submit(const QJsonObject &body)
     if (!built)
         return built.error();
     // Inline images go to disk before the task exists, so a queued task never lacks them.
-    if (const Result<bool> written = m_files.write(built.value().inlineFiles); !written)
+    if (const Result<bool> written = m_cache.writeInline(built.value().inlineFiles); !written)
         return written.error();
     Task task;
     task.type = request.value().type;
@@ -50,7 +57,7 @@ Result<QString> Router::submit(const QJsonObject &body)
     task.webhook = request.value().webhook;
     const Result<QString> id = m_tasks.enqueue(std::move(task));
     if (id && !built.value().downloads.isEmpty())
-        m_files.fetch(id.value(), built.value().downloads);
+        m_cache.acquire(id.value(), built.value().downloads);
     return id;
 }
 

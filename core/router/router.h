@@ -3,7 +3,7 @@
 #include "cluster/noderegistry.h"
 #include "config/settings.h"
 #include "dispatch/dispatcher.h"
-#include "downloads/filefetcher.h"
+#include "downloads/downloadcache.h"
 #include "tasks/taskqueue.h"
 #include "tasks/webhooknotifier.h"
 #include "util/error.h"
@@ -15,8 +15,8 @@
 
 namespace comfy {
 
-// The router's core parts, wired: the cluster, the task queue, the dispatcher between them
-// and the webhook sender. The HTTP server and the window are faces on this.
+// The router's core parts, wired: the cluster, the task queue, the dispatcher between them,
+// the download cache and the webhook sender. The HTTP server and the window are faces on this.
 class Router : public QObject {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(Router)
@@ -32,7 +32,7 @@ public:
     TaskQueue &tasks() { return m_tasks; }
     Dispatcher &dispatcher() { return m_dispatcher; }
     QNetworkAccessManager &network() { return m_network; }
-    FileFetcher &files() { return m_files; }
+    DownloadCache &cache() { return m_cache; }
     const Settings &settings() const { return m_settings; }
 
 private:
@@ -41,7 +41,7 @@ private:
     NodeRegistry m_nodes;
     TaskQueue m_tasks;
     Dispatcher m_dispatcher;
-    FileFetcher m_files;
+    DownloadCache m_cache;
     WebhookNotifier m_webhooks;
 };
 

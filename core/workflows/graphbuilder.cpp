@@ -29,16 +29,17 @@ QString GraphBuilder::modelFile(const ModelRef &model, const QString &folder, co
     if (!model.custom)
         return model.name;
     const QUrl url(model.name, QUrl::StrictMode);
-    const FileToFetch file{url, folder, downloadFileName(url), field};
+    const FileToFetch file{url, folder, downloadFileName(url), field, model.sha256};
     if (!m_result.downloads.contains(file))
         m_result.downloads.append(file);
     return file.fileName;
 }
 
-QString GraphBuilder::imageFile(const ImageInput &image, const QString &field, ParamReader &reader)
+QString GraphBuilder::imageFile(const ImageInput &image, const QString &field, ParamReader &reader,
+                                ImageFacts *facts)
 {
     if (!image.base64)
-        return modelFile(ModelRef{true, image.content}, QStringLiteral("input"), field);
+        return modelFile(ModelRef{true, image.content, {}}, QStringLiteral("input"), field);
     QString content = image.content.trimmed();
     // Accept data URLs ("data:image/png;base64,....") as browsers produce them.
     if (content.startsWith(QLatin1String("data:"))) {
@@ -51,13 +52,15 @@ QString GraphBuilder::imageFile(const ImageInput &image, const QString &field, P
         reader.fail(field + QStringLiteral(".content"), QStringLiteral("is not valid base64"));
         return {};
     }
-    const std::optional<ImageFacts> facts = inspectImage(*decoded);
-    if (!facts) {
+    const std::optional<ImageFacts> found = inspectImage(*decoded);
+    if (!found) {
         reader.fail(field + QStringLiteral(".content"),
                     QStringLiteral("is not an image (PNG, JPEG, WebP, GIF or BMP expected)"));
         return {};
     }
-    const QString name = inlineImageFileName(*decoded, facts->extension);
+    if (facts)
+        *facts = *found;
+    const QString name = inlineImageFileName(*decoded, found->extension);
     const bool known = std::any_of(m_result.inlineFiles.cbegin(), m_result.inlineFiles.cend(),
                                    [&name](const FileToWrite &f) { return f.fileName == name; });
     if (!known)

@@ -12,13 +12,16 @@
 
 namespace comfy {
 
+struct ImageFacts;
+
 // A file the task needs in a ComfyUI folder before it can run: downloaded from `url` into
 // ROOT_DIR/<folder>/<fileName>.
 struct FileToFetch {
     QUrl url;
-    QString folder;   // "models/checkpoints", "models/loras", ..., or "input"
-    QString fileName; // the name the graph uses
-    QString field;    // the request field that named it, for error messages
+    QString folder;    // "models/checkpoints", "models/loras", ..., or "input"
+    QString fileName;  // the name the graph uses
+    QString field;     // the request field that named it, for error messages
+    QByteArray sha256; // expected content hash (hex, lower case); empty: not checked
     bool operator==(const FileToFetch &other) const = default;
 };
 
@@ -52,7 +55,10 @@ public:
     QString modelFile(const ModelRef &model, const QString &folder, const QString &field);
     // The input/ file name of an image: decoded and checked when base64 (recorded for writing),
     // recorded for download when a URL. Fails the reader when the bytes are no image.
-    QString imageFile(const ImageInput &image, const QString &field, ParamReader &reader);
+    // `facts`, when given, receives what the header says of a base64 image (format, size);
+    // it stays as it was for a URL, whose bytes are not known at submit.
+    QString imageFile(const ImageInput &image, const QString &field, ParamReader &reader,
+                      ImageFacts *facts = nullptr);
 
     void setSeed(qint64 seed) { m_result.seed = seed; }
     void setSamplerSteps(const QString &id, int steps) { m_result.samplerSteps.insert(id, steps); }

@@ -38,6 +38,33 @@ std::optional<ImageFacts> jpeg(const QByteArray &b)
     }
     return std::nullopt;
 }
+
+quint32 le24(const QByteArray &b, qsizetype at)
+{
+    return quint32(quint8(b[at])) | quint32(quint8(b[at + 1])) << 8 |
+           quint32(quint8(b[at + 2])) << 16;
+}
+
+// The size from the first chunk of a WebP file (RFC 9649): VP8X carries the canvas size,
+// VP8L and VP8 their bitstream's frame size. 0x0 when the chunk is none of them.
+ImageFacts webp(const QByteArray &b)
+{
+    ImageFacts facts{QStringLiteral("webp"), QStringLiteral("webp"), 0, 0};
+    const QByteArray chunk = b.mid(12, 4);
+    if (chunk == "VP8X" && b.size() >= 30) {
+        facts.width = int(le24(b, 24)) + 1;
+        facts.height = int(le24(b, 27)) + 1;
+    } else if (chunk == "VP8L" && b.size() >= 25 && quint8(b[20]) == 0x2F) {
+        const quint32 bits = qFromLittleEndian<quint32>(b.constData() + 21);
+        facts.width = int(bits & 0x3FFF) + 1;
+        facts.height = int((bits >> 14) & 0x3FFF) + 1;
+    } else if (chunk == "VP8 " && b.size() >= 30 && quint8(b[23]) == 0x9D &&
+               quint8(b[24]) == 0x01 && quint8(b[25]) == 0x2A) {
+        facts.width = qFromLittleEndian<quint16>(b.constData() + 26) & 0x3FFF;
+        facts.height = qFromLittleEndian<quint16>(b.constData() + 28) & 0x3FFF;
+    }
+    return facts;
+}
 } // namespace
 
 std::optional<ImageFacts> inspectImage(const QByteArray &b)
@@ -52,7 +79,7 @@ std::optional<ImageFacts> inspectImage(const QByteArray &b)
     if (b.size() >= 12 && b.startsWith("\xff\xd8\xff"))
         return jpeg(b);
     if (b.size() >= 16 && b.startsWith("RIFF") && b.mid(8, 4) == "WEBP")
-        return ImageFacts{QStringLiteral("webp"), QStringLiteral("webp"), 0, 0};
+        return webp(b);
     if (b.size() >= 10 && (b.startsWith("GIF87a") || b.startsWith("GIF89a")))
         return ImageFacts{QStringLiteral("gif"), QStringLiteral("gif"),
                           qFromLittleEndian<quint16>(b.constData() + 6),

@@ -27,6 +27,19 @@ bool ObjectInfo::hasClass(const QString &classType) const
     return m_info.contains(classType);
 }
 
+QJsonObject ObjectInfo::classInfo(const QString &classType) const
+{
+    return m_info.value(classType).toObject();
+}
+
+QStringList ObjectInfo::outputTypes(const QString &classType) const
+{
+    QStringList types;
+    for (const QJsonValue &type : classInfo(classType).value(QLatin1String("output")).toArray())
+        types.append(type.toString());
+    return types;
+}
+
 QJsonArray ObjectInfo::inputSpec(const QString &classType, const QString &input) const
 {
     const QJsonObject inputs =

@@ -17,6 +17,10 @@ public:
     explicit ObjectInfo(const QJsonObject &objectInfo);
 
     bool hasClass(const QString &classType) const;
+    // The class's whole object_info entry ({} if unknown).
+    QJsonObject classInfo(const QString &classType) const;
+    // The types of the class's outputs, in output order ("MODEL", "CLIP", "VAE").
+    QStringList outputTypes(const QString &classType) const;
     // ["INT", {"min", "max", ...}]-style spec of a required or optional input; {} if unknown.
     QJsonArray inputSpec(const QString &classType, const QString &input) const;
     // The allowed values of a list input (e.g. KSampler's sampler_name).

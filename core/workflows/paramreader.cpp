@@ -1,5 +1,6 @@
 #include "workflows/paramreader.h"
 
+#include <QRegularExpression>
 #include <QUrl>
 
 #include <cmath>
@@ -188,7 +189,20 @@ std::optional<ModelRef> ParamReader::model(const QString &key, bool required)
     const QString name = r.string(QStringLiteral("name"));
     if (!ok())
         return std::nullopt;
-    ModelRef model{type == QLatin1String("custom"), name};
+    ModelRef model{type == QLatin1String("custom"), name, {}};
+    if (r.has(QStringLiteral("sha256"))) {
+        const QString sha = r.string(QStringLiteral("sha256")).toLower();
+        static const QRegularExpression hex(QStringLiteral("^[0-9a-f]{64}$"));
+        if (!model.custom)
+            r.fail(r.field(QStringLiteral("sha256")),
+                   QStringLiteral("only a custom model is downloaded and checked"));
+        else if (ok() && !hex.match(sha).hasMatch())
+            r.fail(r.field(QStringLiteral("sha256")),
+                   QStringLiteral("must be 64 hexadecimal digits"));
+        if (!ok())
+            return std::nullopt;
+        model.sha256 = sha.toLatin1();
+    }
     const QString problem = model.custom ? checkDownloadUrl(name) : checkRelativeFileName(name);
     if (!problem.isEmpty()) {
         r.fail(r.field(QStringLiteral("name")), problem);

@@ -15,7 +15,8 @@ namespace comfy {
 // nodes already have) or {"type": "custom", "name": "https://..."} (downloaded).
 struct ModelRef {
     bool custom = false;
-    QString name; // a relative file name, or the URL
+    QString name;      // a relative file name, or the URL
+    QByteArray sha256; // custom only, optional: the download must have this hash (hex)
 };
 
 // The original's Image value: {"type": "url", "content": "https://..."} or
@@ -35,6 +36,8 @@ public:
     bool ok() const { return !m_error->has_value(); }
     Error error() const { return m_error->value_or(Error{}); }
     QString path() const { return m_path; }
+    // The object read, for values whose keys are the caller's (a preprocessor's inputs).
+    QJsonObject json() const { return m_object; }
     QString field(const QString &key) const;
     bool has(const QString &key) const; // present and not null
     void fail(const QString &field, const QString &message);

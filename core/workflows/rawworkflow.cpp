@@ -73,7 +73,7 @@ Result<BuiltWorkflow> RawWorkflow::build(const QJsonObject &params)
                 if (!problem.isEmpty())
                     return Error::invalid(inputField, inputField + QStringLiteral(": ") + problem);
                 downloads.insert({it.key(), input.key()},
-                                 files.modelFile(ModelRef{true, value}, folder, inputField));
+                                 files.modelFile(ModelRef{true, value, {}}, folder, inputField));
                 continue;
             }
             if (!input.value().isArray())

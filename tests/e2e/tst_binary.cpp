@@ -6,6 +6,7 @@
 #include <QProcess>
 #include <QRegularExpression>
 #include <QSet>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace testsupport;
@@ -38,6 +39,9 @@ private Q_SLOTS:
     void invalidSettingsStopStartWithExitCode2_data();
     void invalidSettingsStopStartWithExitCode2();
     void demoRunsFiftyTasksOverTwoSimulatedNodes();
+
+private:
+    QTemporaryDir m_dir;
 };
 
 void TestBinary::helpAndVersion()

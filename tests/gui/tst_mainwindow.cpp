@@ -1,4 +1,5 @@
 // The operator window, offscreen: live node and task tables over a real router.
+#include "isolatedsettings.h"
 #include "mainwindow.h"
 #include "nodetablemodel.h"
 #include "router/router.h"
@@ -24,7 +25,8 @@ void TestMainWindow::showsNodesAndTasksLive()
     Settings settings;
     settings.healthIntervalMs = 50;
     settings.nodes = {cluster.urls().first()};
-    Router router(settings);
+    IsolatedSettings dirs;
+    Router router(dirs.apply(settings));
     gui::MainWindow window(router, QStringLiteral("http://127.0.0.1:0/"));
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
@@ -66,7 +68,8 @@ void TestMainWindow::showsNodesAndTasksLive()
 void TestMainWindow::rejectsBadNodeUrl()
 {
     Settings settings;
-    Router router(settings);
+    IsolatedSettings dirs;
+    Router router(dirs.apply(settings));
     gui::MainWindow window(router, QStringLiteral("http://127.0.0.1:0/"));
     // A bad URL opens a warning box; close it from a timer so the test goes on.
     QTimer::singleShot(200, [] {

@@ -2,6 +2,7 @@
 // ComfyUI nodes.
 #include "apiserver.h"
 #include "httpclient.h"
+#include "isolatedsettings.h"
 #include "router/router.h"
 #include "simcluster.h"
 
@@ -22,7 +23,7 @@ struct Harness {
         settings.healthFailures = 2;
         settings.healthTimeoutMs = 1000;
         settings.nodes = cluster.urls();
-        router = std::make_unique<Router>(settings);
+        router = std::make_unique<Router>(dirs.apply(settings));
         api = std::make_unique<server::ApiServer>(*router);
         const quint16 port = api->listen(QHostAddress::LocalHost, 0);
         client =
@@ -58,6 +59,7 @@ struct Harness {
     }
 
     SimCluster cluster;
+    IsolatedSettings dirs;
     std::unique_ptr<Router> router;
     std::unique_ptr<server::ApiServer> api;
     std::unique_ptr<HttpClient> client;

@@ -40,6 +40,7 @@ private Q_SLOTS:
     void ksamplerAdvancedRange();
     void modelFiles();
     void img2imgKeepsTheSize();
+    void repeatLatentBatch();
     void generatedBatchOverWebsocket();
     void genericNodeClass();
     void viewRejectsTraversal();
@@ -724,6 +725,33 @@ void TestSimnodeControl::img2imgKeepsTheSize()
     const QImage out =
         QImage::fromData(m_http->get(QStringLiteral("/view?filename=img2img_00001_.png")).body);
     QCOMPARE(out.size(), QSize(40, 24));
+}
+
+void TestSimnodeControl::repeatLatentBatch()
+{
+    // An encoded picture repeated into a batch: one output image per repeat, of its size.
+    touch(m_root->filePath(QStringLiteral("models/checkpoints/sd15.safetensors")));
+    writePng(m_root->filePath(QStringLiteral("input/photo.png")), 48, 32, 3);
+    const QJsonObject prompt{
+        {"1", node("CheckpointLoaderSimple", {{"ckpt_name", "sd15.safetensors"}})},
+        {"2", node("LoadImage", {{"image", "photo.png"}})},
+        {"3", node("VAEEncode", {{"pixels", link("2")}, {"vae", link("1", 2)}})},
+        {"4", node("RepeatLatentBatch", {{"samples", link("3")}, {"amount", 3}})},
+        {"5", node("VAEDecode", {{"samples", link("4")}, {"vae", link("1", 2)}})},
+        {"6", node("SaveImage", {{"images", link("5")}, {"filename_prefix", "repeat"}})},
+    };
+    const QString id = post(prompt);
+    QCOMPARE(waitFinished(id), std::optional<bool>(true));
+    const QJsonArray images =
+        history(id).value("outputs").toObject().value("6").toObject().value("images").toArray();
+    QCOMPARE(images.size(), 3);
+    for (const QJsonValue &image : images) {
+        const QImage out = QImage::fromData(m_http
+                                                ->get(QStringLiteral("/view?filename=") +
+                                                      image.toObject().value("filename").toString())
+                                                .body);
+        QCOMPARE(out.size(), QSize(48, 32));
+    }
 }
 
 void TestSimnodeControl::generatedBatchOverWebsocket()

@@ -2,29 +2,63 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QImage>
 #include <QJsonArray>
 
 namespace testsupport {
 
-SimCluster::SimCluster(int count, int stepDelayMs)
+namespace {
+void writeFile(const QString &path, const QByteArray &bytes)
 {
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size())
+        qFatal("SimCluster: cannot write %s", qPrintable(path));
+}
+
+void writeExampleFiles(const QString &root, int i)
+{
+    QDir().mkpath(root + QStringLiteral("/input"));
+    QImage image(32, 24, QImage::Format_RGB32);
+    image.fill(qRgb(10 * i, 200, 30));
+    image.save(root + QStringLiteral("/input/example.png"), "PNG");
+    writeFile(root + QStringLiteral("/models/checkpoints/model.safetensors"), "not really a model");
+}
+} // namespace
+
+SimCluster::SimCluster(int count, int stepDelayMs, Layout layout)
+{
+    if (layout == Layout::SharedModelsAndInput) {
+        m_shared = m_root.filePath(QStringLiteral("shared"));
+        writeExampleFiles(m_shared, 0);
+    }
     for (int i = 0; i < count; ++i) {
         const QString root = m_root.filePath(QStringLiteral("node%1").arg(i));
-        QDir().mkpath(root + QStringLiteral("/input"));
-        QDir().mkpath(root + QStringLiteral("/models/checkpoints"));
-        QImage image(32, 24, QImage::Format_RGB32);
-        image.fill(qRgb(10 * i, 200, 30));
-        image.save(root + QStringLiteral("/input/example.png"), "PNG");
-        QFile model(root + QStringLiteral("/models/checkpoints/model.safetensors"));
-        model.open(QIODevice::WriteOnly);
-        model.write("not really a model");
-        model.close();
+        if (m_shared.isEmpty()) {
+            writeExampleFiles(root, i);
+        } else {
+            QDir().mkpath(root);
+            for (const char *folder : {"models", "input"}) {
+                const QString name = QLatin1String(folder);
+                if (!QFile::link(m_shared + QLatin1Char('/') + name,
+                                 root + QLatin1Char('/') + name))
+                    qFatal("SimCluster: cannot link %s into %s", folder, qPrintable(root));
+            }
+        }
+        m_nodeRoots.append(root);
         auto node = std::make_unique<simnode::SimulatedNode>(root);
         node->setStepDelayMs(stepDelayMs);
         node->listen(QHostAddress::LocalHost, 0);
         m_nodes.push_back(std::move(node));
     }
+}
+
+void SimCluster::addModelFile(const QString &relativePath)
+{
+    const QStringList roots = m_shared.isEmpty() ? m_nodeRoots : QStringList{m_shared};
+    for (const QString &root : roots)
+        writeFile(root + QLatin1Char('/') + relativePath, "not really a model");
 }
 
 QStringList SimCluster::urls() const

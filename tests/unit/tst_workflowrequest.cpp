@@ -89,8 +89,8 @@ private Q_SLOTS:
     void options_data();
     void options();
     void rawBuildAlone();
-    void builtInTypesUnavailable_data();
-    void builtInTypesUnavailable();
+    void builtInTypesBuild_data();
+    void builtInTypesBuild();
 };
 
 void TestWorkflowRequest::invalidBodies_data()
@@ -375,17 +375,22 @@ void TestWorkflowRequest::rawBuildAlone()
     QCOMPARE(missing.error().field, QStringLiteral("params.prompt"));
 }
 
-void TestWorkflowRequest::builtInTypesUnavailable_data()
+void TestWorkflowRequest::builtInTypesBuild_data()
 {
+    // The predefined types build their graphs (tests/workflows has every variant); a Flux
+    // request with SD's fields names the first one it does not know.
     QTest::addColumn<QString>("type");
-    QTest::newRow("SD15") << "SD15";
-    QTest::newRow("SDXL") << "SDXL";
-    QTest::newRow("Flux") << "Flux";
+    QTest::addColumn<QString>("invalidField"); // empty: builds
+    QTest::newRow("SD15") << "SD15" << QString();
+    QTest::newRow("SDXL") << "SDXL" << QString();
+    QTest::newRow("Flux with SD params") << "Flux"
+                                         << "params.checkpoint";
 }
 
-void TestWorkflowRequest::builtInTypesUnavailable()
+void TestWorkflowRequest::builtInTypesBuild()
 {
     QFETCH(QString, type);
+    QFETCH(QString, invalidField);
     const QJsonObject body{
         {"type", type},
         {"params", QJsonObject{{"checkpoint", QJsonObject{{"type", "build_in"},
@@ -394,10 +399,20 @@ void TestWorkflowRequest::builtInTypesUnavailable()
     const comfy::Result<WorkflowRequest> request = comfy::parseWorkflowRequest(body);
     QVERIFY2(request.ok(), request.ok() ? "" : qPrintable(request.error().message));
     QCOMPARE(comfy::workflowTypeName(request.value().type), type);
-    const comfy::Result<QJsonObject> graph = buildGraph(request.value());
-    QVERIFY(!graph.ok());
-    QCOMPARE(graph.error().kind, Error::Kind::Unavailable);
-    QVERIFY2(graph.error().message.contains(type), qPrintable(graph.error().message));
+    const comfy::Result<comfy::BuiltWorkflow> built =
+        comfy::buildWorkflow(request.value(), comfy::ObjectInfo::builtIn());
+    if (!invalidField.isEmpty()) {
+        QVERIFY(!built.ok());
+        QCOMPARE(built.error().kind, Error::Kind::Invalid);
+        QCOMPARE(built.error().field, invalidField);
+        return;
+    }
+    QVERIFY2(built.ok(), built.ok() ? "" : qPrintable(built.error().message));
+    const QJsonObject graph = built.value().graph;
+    QCOMPARE(graph.value("1").toObject().value("class_type").toString(),
+             QStringLiteral("CheckpointLoaderSimple"));
+    QVERIFY(built.value().seed.has_value()); // drawn at random, reported with the task
+    QCOMPARE(built.value().samplerSteps.size(), 1);
 }
 
 void TestWorkflowRequest::rawUrlInputsAreDownloaded()

@@ -842,6 +842,25 @@ NodePlan latentUpscale(const NodeCall &call, bool by)
     });
 }
 
+// RepeatLatentBatch: the batch repeated `amount` times (ComfyUI's samples.repeat), so that an
+// encoded picture becomes a batch of img2img starts.
+NodePlan repeatLatentBatch(const NodeCall &call)
+{
+    return simple(call, [call]() -> NodeOutcome {
+        const Args args{call};
+        const SimValue *latent = args.link(QStringLiteral("samples"));
+        SimValue out = latent ? *latent : latentValue(512, 512, 1, 0);
+        const int amount = int(std::max<qint64>(1, args.integer(QStringLiteral("amount"), 1)));
+        QList<QImage> pixels;
+        for (int i = 0; i < amount; ++i)
+            pixels << out.pixels;
+        out.pixels = pixels;
+        out.batch *= amount;
+        out.fingerprint = args.fingerprint();
+        return done({out});
+    });
+}
+
 NodePlan generic(const NodeCall &call)
 {
     return simple(call, [call]() -> NodeOutcome { return done(genericOutputs(call)); });
@@ -937,6 +956,8 @@ NodePlan planNode(const NodeCall &call)
         return latentUpscale(call, false);
     if (cls == QLatin1String("LatentUpscaleBy"))
         return latentUpscale(call, true);
+    if (cls == QLatin1String("RepeatLatentBatch"))
+        return repeatLatentBatch(call);
     if (cls.startsWith(QLatin1String("Empty")) && cls.contains(QLatin1String("Latent")))
         return emptyLatent(call);
     if (call.cls) {

@@ -1,7 +1,11 @@
 // The comfy-router executable itself: its command line, and --server --demo running 50 Raw
 // tasks over two simulated nodes, as the README's demo does.
+#include "fileserver.h"
 #include "httpclient.h"
 
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QProcess>
 #include <QRegularExpression>
@@ -39,6 +43,7 @@ private Q_SLOTS:
     void invalidSettingsStopStartWithExitCode2_data();
     void invalidSettingsStopStartWithExitCode2();
     void demoRunsFiftyTasksOverTwoSimulatedNodes();
+    void killedMidDownloadLeavesNothingHalfWritten();
 
 private:
     QTemporaryDir m_dir;
@@ -173,6 +178,99 @@ void TestBinary::demoRunsFiftyTasksOverTwoSimulatedNodes()
              50);
     router.terminate();
     QVERIFY(router.waitForFinished(5000));
+}
+
+namespace {
+// Starts the router on a free port with its cache in `dir`; the URL of its API.
+QUrl startRouter(QProcess &router, const QTemporaryDir &dir, QByteArray &log)
+{
+    router.setProcessChannelMode(QProcess::MergedChannels);
+    router.start(Binary,
+                 {QStringLiteral("--server"), QStringLiteral("--host"), QStringLiteral("127.0.0.1"),
+                  QStringLiteral("--port"), QStringLiteral("0"),
+                  QStringLiteral("--download-cache-dir"), dir.filePath(QStringLiteral("cache")),
+                  QStringLiteral("--download-root-dir"), dir.filePath(QStringLiteral("root")),
+                  QStringLiteral("--download-record-path"),
+                  dir.filePath(QStringLiteral("record.json"))});
+    const QRegularExpression listening(
+        QStringLiteral("HTTP API listening on 127\\.0\\.0\\.1:(\\d+)"));
+    QRegularExpressionMatch match;
+    (void)QTest::qWaitFor(
+        [&] { // no match after the wait: an invalid URL, checked by the caller
+            log += router.readAll();
+            match = listening.match(QString::fromUtf8(log));
+            return match.hasMatch();
+        },
+        10000);
+    return match.hasMatch() ? QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(match.captured(1)))
+                            : QUrl();
+}
+} // namespace
+
+void TestBinary::killedMidDownloadLeavesNothingHalfWritten()
+{
+    QTemporaryDir dir;
+    FileServer files;
+    FileServer::File model;
+    model.size = 16 * 1024 * 1024;
+    model.chunkDelayMs = 10; // about 2.5 s in all: long enough to be killed halfway
+    files.addFile(QStringLiteral("/big.safetensors"), model);
+    const QString url = files.url(QStringLiteral("/big.safetensors")).toString();
+    const QJsonObject body{
+        {QStringLiteral("type"), QStringLiteral("Raw")},
+        {QStringLiteral("params"),
+         QJsonObject{
+             {QStringLiteral("prompt"),
+              QJsonObject{{QStringLiteral("1"),
+                           QJsonObject{{QStringLiteral("class_type"),
+                                        QStringLiteral("CheckpointLoaderSimple")},
+                                       {QStringLiteral("inputs"),
+                                        QJsonObject{{QStringLiteral("ckpt_name"), url}}}}}}}}}};
+    const QDir cache(dir.filePath(QStringLiteral("cache")));
+
+    QProcess first;
+    QByteArray log;
+    const QUrl api = startRouter(first, dir, log);
+    QVERIFY2(api.isValid(), log.constData());
+    HttpClient client(api);
+    QCOMPARE(client.post(QStringLiteral("/workflow"), body).status, 200);
+    QTRY_VERIFY_WITH_TIMEOUT(([&cache] {
+                                 const QFileInfoList parts =
+                                     cache.entryInfoList({QStringLiteral("*.part*")}, QDir::Files);
+                                 return !parts.isEmpty() && parts.first().size() > 1024 * 1024;
+                             }()),
+                             10000);
+    first.kill(); // SIGKILL: no chance to clean up
+    QVERIFY(first.waitForFinished(5000));
+
+    QProcess second;
+    log.clear();
+    const QUrl again = startRouter(second, dir, log);
+    QVERIFY2(again.isValid(), log.constData());
+    QCOMPARE(cache.entryList(QDir::Files), QStringList()); // the partial file is gone
+    HttpClient client2(again);
+    QCOMPARE(client2.get(QStringLiteral("/cache")).object().value(QLatin1String("count")).toInt(),
+             0);
+
+    // The next request for the URL downloads it whole.
+    QCOMPARE(client2.post(QStringLiteral("/workflow"), body).status, 200);
+    QJsonObject entry;
+    QTRY_VERIFY_WITH_TIMEOUT((entry = client2.get(QStringLiteral("/cache"))
+                                          .object()
+                                          .value(QLatin1String("files"))
+                                          .toArray()
+                                          .first()
+                                          .toObject(),
+                              entry.value(QLatin1String("state")) == QLatin1String("ready")),
+                             20000);
+    const QByteArray expected =
+        QCryptographicHash::hash(FileServer::pattern(0, model.size), QCryptographicHash::Sha256)
+            .toHex();
+    QCOMPARE(entry.value(QLatin1String("sha256")).toString().toLatin1(), expected);
+    QCOMPARE(entry.value(QLatin1String("size")).toDouble(), double(model.size));
+    QCOMPARE(cache.entryList(QDir::Files).size(), 1);
+    second.kill();
+    QVERIFY(second.waitForFinished(5000));
 }
 
 QTEST_GUILESS_MAIN(TestBinary)

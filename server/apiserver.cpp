@@ -78,6 +78,22 @@ void ApiServer::addRoute(QHttpServerRequest::Method method, const QString &patte
     m_routes.push_back({method, splitPath(pattern), access, std::move(handler)});
 }
 
+QStringList ApiServer::routeList() const
+{
+    QStringList list;
+    for (const Route &route : m_routes) {
+        QStringList segments;
+        for (const QString &segment : route.segments)
+            segments.append(segment.startsWith(QLatin1Char('<'))
+                                ? QLatin1Char('{') + segment.mid(1, segment.size() - 2) +
+                                      QLatin1Char('}')
+                                : segment);
+        list.append(methodName(route.method) + QStringLiteral(" /") +
+                    segments.join(QLatin1Char('/')));
+    }
+    return list;
+}
+
 void ApiServer::handle(const QHttpServerRequest &request, QHttpServerResponder &&responder)
 {
     QElapsedTimer timer;

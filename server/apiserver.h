@@ -44,6 +44,8 @@ public:
     // "/workflow/<id>/images/<n>": <x> matches one path segment, passed percent-decoded.
     void addRoute(QHttpServerRequest::Method method, const QString &pattern, Access access,
                   ApiHandler handler);
+    // "GET /workflow/{id}", ... in registration order: what the OpenAPI document must cover.
+    QStringList routeList() const;
 
 private:
     struct Route {

@@ -164,23 +164,19 @@ std::vector<SettingSpec> buildSpecs()
         showText(&Settings::env));
     add(prefix + QLatin1String("DOWNLOAD__CACHE_DIR"), QStringLiteral("download-cache-dir"),
         QStringLiteral("dir"),
-        QStringLiteral("Folder of downloaded model and image files (read, not used yet: the "
-                       "download cache is issue #4)"),
+        QStringLiteral("Folder of the download cache (downloaded model and image files)"),
         textField(&Settings::downloadCacheDir), showText(&Settings::downloadCacheDir));
     add(prefix + QLatin1String("DOWNLOAD__ROOT_DIR"), QStringLiteral("download-root-dir"),
         QStringLiteral("dir"),
-        QStringLiteral("ComfyUI folder shared with the nodes (models/<kind>/, input/) (read, not "
-                       "used yet: the download cache is issue #4)"),
+        QStringLiteral("ComfyUI folder shared with the nodes: downloads are linked into its "
+                       "models/<kind>/ and input/ folders"),
         textField(&Settings::downloadRootDir), showText(&Settings::downloadRootDir));
     add(prefix + QLatin1String("DOWNLOAD__RECORD_PATH"), QStringLiteral("download-record-path"),
-        QStringLiteral("file"),
-        QStringLiteral("Record of the download cache (JSON) (read, not used yet: the download "
-                       "cache is issue #4)"),
+        QStringLiteral("file"), QStringLiteral("Record of the download cache (JSON)"),
         textField(&Settings::downloadRecordPath), showText(&Settings::downloadRecordPath));
     add(prefix + QLatin1String("DOWNLOAD__MAX_CACHE_BYTES"),
         QStringLiteral("download-max-cache-bytes"), QStringLiteral("bytes"),
-        QStringLiteral("Size limit of the download cache (read, not used yet: the download cache "
-                       "is issue #4)"),
+        QStringLiteral("Size limit of the download cache"),
         intField(&Settings::downloadMaxCacheBytes, 1, std::numeric_limits<qint64>::max()),
         showInt(&Settings::downloadMaxCacheBytes));
     add(prefix + QLatin1String("DOWNLOAD__CONCURRENCY"), QStringLiteral("download-concurrency"),

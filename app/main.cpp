@@ -4,6 +4,7 @@
 #include "demo.h"
 #include "mainwindow.h"
 #include "router/router.h"
+#include "signalwatcher.h"
 
 #include <QApplication>
 #include <QCoreApplication>
@@ -67,6 +68,10 @@ int main(int argc, char **argv)
     setUpLogging(settings);
 
     comfy::Router router(settings);
+    if (!router.storageError().isEmpty()) {
+        std::fputs(qPrintable(QStringLiteral("comfy-router: %1\n").arg(router.storageError())), stderr);
+        return 1;
+    }
     comfy::server::ApiServer api(router);
     const quint16 port = api.listen(QHostAddress(settings.host), settings.port);
     if (!port) {
@@ -92,5 +97,15 @@ int main(int argc, char **argv)
             router, QStringLiteral("http://%1:%2/").arg(settings.host).arg(port));
         window->show();
     }
-    return app->exec();
+    comfy::SignalWatcher stopSignals;
+    QObject::connect(&stopSignals, &comfy::SignalWatcher::stopRequested, app.get(), [&api](int signal) {
+        // Every accepted task is already on disk: stop taking requests and leave; tasks that
+        // were running go back to the queue at the next start.
+        qInfo().noquote() << "signal" << signal << "- stopping: no new requests; state is on disk";
+        api.close();
+        QCoreApplication::quit();
+    });
+    const int code = app->exec();
+    qInfo().noquote() << "comfy-router stopped";
+    return code;
 }

@@ -49,7 +49,7 @@ command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -q
+  $SUDO apt-get update -q >&2
   packages=()
   for p in "${missing[@]}"; do
     if [ "$p" = nginx ]; then
@@ -59,7 +59,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
   done
   say "installing ${packages[*]}"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${packages[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${packages[@]}" >&2
 fi
 nginx_bin=$(find_nginx)
 [ -n "$nginx_bin" ] || { echo "nginx is not installed" >&2; exit 1; }
@@ -226,8 +226,8 @@ mkdir -p bench/results
   printf '%-34s %s\n' "ratio router/curl" "$ratio"
   printf '%-34s %s\n' "router peak RSS growth (worst run)" "$growth_mib MiB (baseline VmHWM $baseline_mib MiB)"
   echo
-  echo "target: within 10% of curl       $speed_ok (ratio $ratio)"
-  echo "target: memory growth under 32 MiB $memory_ok ($growth_mib MiB)"
+  printf '%-34s %s\n' "target: within 10% of curl" "$speed_ok (ratio $ratio, at most 1.10)"
+  printf '%-34s %s\n' "target: memory growth under 32 MiB" "$memory_ok ($growth_mib MiB)"
 } | tee bench/results/download.txt
 
 json_list() { local IFS=,; echo "[$*]"; }

@@ -3,6 +3,8 @@
 #include <QHttpServerResponse>
 #include <QJsonObject>
 
+#include <algorithm>
+
 namespace comfy::server {
 
 ApiError ApiError::unauthorized()
@@ -22,6 +24,15 @@ ApiError ApiError::methodNotAllowed(const QStringList &allowed)
                 .arg(allowed.join(QStringLiteral(", "))),
             {},
             {{QByteArrayLiteral("Allow"), allowed.join(QStringLiteral(", ")).toLatin1()}}};
+}
+
+ApiError ApiError::loginThrottled(qint64 retryAfterMs)
+{
+    const qint64 seconds = std::max<qint64>(1, (retryAfterMs + 999) / 1000);
+    return {429,
+            QStringLiteral("too many failed logins from this address; retry in %1 s").arg(seconds),
+            {},
+            {{QByteArrayLiteral("Retry-After"), QByteArray::number(seconds)}}};
 }
 
 ApiError ApiError::fromError(const Error &error)

@@ -24,6 +24,8 @@ struct ApiError {
     static ApiError notFound(const QString &message) { return {404, message, {}, {}}; }
     static ApiError unauthorized();
     static ApiError methodNotAllowed(const QStringList &allowed);
+    // 429 for an address with too many failed logins; Retry-After in whole seconds.
+    static ApiError loginThrottled(qint64 retryAfterMs);
     // The one mapping of the core's error kinds to HTTP statuses.
     static ApiError fromError(const Error &error);
 

@@ -9,6 +9,8 @@
 
 #include <QElapsedTimer>
 
+#include <optional>
+
 Q_LOGGING_CATEGORY(lcHttp, "comfy.http")
 
 namespace comfy::server {
@@ -48,6 +50,10 @@ ApiServer::ApiServer(Router &router, QObject *parent)
     , m_router(router)
     , m_auth(router.settings().username, router.settings().password)
 {
+    const Settings &settings = router.settings();
+    m_limits.maxBodyBytes = settings.maxBodyBytes;
+    m_limits.idleTimeoutMs = settings.httpIdleTimeoutS * 1000;
+    m_limits.maxConnections = settings.httpMaxConnections;
     m_http.setMissingHandler(
         [this](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
             handle(request, std::move(responder));
@@ -61,15 +67,36 @@ ApiServer::ApiServer(Router &router, QObject *parent)
 
 ApiServer::~ApiServer() = default;
 
+void ApiServer::close()
+{
+    for (const QPointer<HttpFront> &front : std::as_const(m_fronts))
+        if (front)
+            front->close();
+}
+
 quint16 ApiServer::listen(const QHostAddress &address, quint16 port)
 {
-    const quint16 bound = m_http.listen(address, port);
+    // QHttpServer::listen() would accept connections itself, without any limit.
+    auto front = std::make_unique<HttpFront>(m_limits);
+    const quint16 bound = front->listen(address, port) ? front->serverPort() : 0;
+    if (bound) {
+        m_fronts.append(front.get());
+        m_http.bind(front.release()); // parents it to m_http
+    }
     if (bound)
         qCInfo(lcHttp).noquote() << "HTTP API listening on"
                                  << address.toString() + QLatin1Char(':') + QString::number(bound);
     else
         qCCritical(lcHttp).noquote() << "cannot listen on" << address.toString() << port;
     return bound;
+}
+
+int ApiServer::openConnections() const
+{
+    int open = 0;
+    for (const QPointer<HttpFront> &front : m_fronts)
+        open += front ? front->openConnections() : 0;
+    return open;
 }
 
 void ApiServer::addRoute(QHttpServerRequest::Method method, const QString &pattern, Access access,
@@ -114,6 +141,25 @@ void ApiServer::handle(const QHttpServerRequest &request, QHttpServerResponder &
 
 ApiReply ApiServer::route(const QHttpServerRequest &request)
 {
+    // The one auth check. The throttle comes first, so a blocked address learns nothing about
+    // the credentials it sends; only a wrong credential counts as a failure (a client that
+    // sends none at first, as browsers do, is not punished).
+    const auto authError = [this, &request]() -> std::optional<ApiError> {
+        const QHostAddress client = request.remoteAddress();
+        if (const qint64 waitMs = m_throttle.blockedForMs(client); waitMs > 0)
+            return ApiError::loginThrottled(waitMs);
+        switch (m_auth.check(request)) {
+        case BasicAuth::Verdict::Accepted:
+            m_throttle.recordSuccess(client);
+            return std::nullopt;
+        case BasicAuth::Verdict::Wrong:
+            m_throttle.recordFailure(client);
+            return ApiError::unauthorized();
+        case BasicAuth::Verdict::Missing:
+            break;
+        }
+        return ApiError::unauthorized();
+    };
     const QStringList path = splitPath(request.url().path(QUrl::FullyEncoded));
     QStringList allowed;
     bool anyPublic = false;
@@ -137,13 +183,17 @@ ApiReply ApiServer::route(const QHttpServerRequest &request)
             continue;
         }
         // Auth before any handler runs; an unknown route stays 404 for everyone.
-        if (route.access == Access::Authenticated && !m_auth.accepts(request))
-            return ApiError::unauthorized();
+        if (route.access == Access::Authenticated) {
+            if (std::optional<ApiError> error = authError())
+                return *std::move(error);
+        }
         return route.handler(ApiRequest{request, args});
     }
     if (!allowed.isEmpty()) {
-        if (!anyPublic && !m_auth.accepts(request))
-            return ApiError::unauthorized();
+        if (!anyPublic) {
+            if (std::optional<ApiError> error = authError())
+                return *std::move(error);
+        }
         return ApiError::methodNotAllowed(allowed);
     }
     return ApiError::notFound(

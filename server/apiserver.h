@@ -2,16 +2,16 @@
 
 #include "apirequest.h"
 #include "basicauth.h"
+#include "httpfront.h"
+#include "loginthrottle.h"
 
 #include <QHostAddress>
 #include <QHttpServer>
-#include <QLoggingCategory>
 #include <QObject>
+#include <QPointer>
 
 #include <memory>
 #include <vector>
-
-Q_DECLARE_LOGGING_CATEGORY(lcHttp)
 
 namespace comfy {
 class Router;
@@ -30,7 +30,8 @@ public:
 // The HTTP face of the router. QHttpServer's own routing is bypassed: every request comes
 // through one handler that normalises the path, checks auth before any route runs, matches
 // the route table (404 / 405) and turns every error into JSON. Every request is answered
-// synchronously inside that handler (see docs/architecture.md).
+// synchronously inside that handler (see docs/architecture.md). Connections reach QHttpServer
+// through an HttpFront, which enforces the size, idle and connection limits.
 class ApiServer : public QObject {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(ApiServer)
@@ -40,6 +41,10 @@ public:
 
     // The bound port, 0 on failure.
     quint16 listen(const QHostAddress &address, quint16 port);
+    // Stops accepting connections (shutdown); requests already read are still answered.
+    void close();
+    // Connections open now (all listening addresses).
+    int openConnections() const;
 
     // "/workflow/<id>/images/<n>": <x> matches one path segment, passed percent-decoded.
     void addRoute(QHttpServerRequest::Method method, const QString &pattern, Access access,
@@ -59,7 +64,10 @@ private:
 
     Router &m_router;
     BasicAuth m_auth;
+    LoginThrottle m_throttle;
+    HttpLimits m_limits;
     QHttpServer m_http;
+    QList<QPointer<HttpFront>> m_fronts; // children of m_http
     std::vector<Route> m_routes;
     std::vector<std::unique_ptr<Controller>> m_controllers;
 };

@@ -39,11 +39,18 @@ PromptRun::PromptRun(QNetworkAccessManager &network, const QUrl &node, const QSt
     m_connectTimer.setSingleShot(true);
     m_connectTimer.setInterval(10000);
     connect(&m_connectTimer, &QTimer::timeout, this, [this] {
-        m_socket.abort();
-        fail(RunFailure::NodeLost, QStringLiteral("websocket of %1 did not connect within %2 ms")
-                                       .arg(nodeName())
-                                       .arg(m_connectTimer.interval()));
+        m_socket.abort(); // may report disconnected, which schedules the next try itself
+        if (m_finished || m_reconnectTimer.isActive())
+            return;
+        scheduleReconnect(QStringLiteral("websocket of %1 did not connect within %2 ms")
+                              .arg(nodeName())
+                              .arg(m_connectTimer.interval()));
     });
+    m_silenceTimer.setSingleShot(true);
+    m_silenceTimer.setInterval(600000);
+    connect(&m_silenceTimer, &QTimer::timeout, this, [this] { checkHistory(true); });
+    m_reconnectTimer.setSingleShot(true);
+    connect(&m_reconnectTimer, &QTimer::timeout, this, &PromptRun::openSocket);
     connect(&m_socket, &QWebSocket::connected, this, &PromptRun::onConnected);
     connect(&m_socket, &QWebSocket::disconnected, this, &PromptRun::onDisconnected);
     connect(&m_socket, &QWebSocket::textMessageReceived, this, &PromptRun::onText);
@@ -65,6 +72,11 @@ QString PromptRun::nodeName() const
 
 void PromptRun::start()
 {
+    openSocket();
+}
+
+void PromptRun::openSocket()
+{
     QUrl ws = m_node.resolved(QUrl(QStringLiteral("ws")));
     ws.setScheme(m_node.scheme() == QLatin1String("https") ? QStringLiteral("wss")
                                                            : QStringLiteral("ws"));
@@ -78,6 +90,14 @@ void PromptRun::start()
 void PromptRun::onConnected()
 {
     m_connectTimer.stop();
+    if (m_posted) {
+        // Reconnected (same clientId): what happened meanwhile is in /history.
+        qCInfo(lcComfy).noquote() << "websocket to" << nodeName() << "back for task" << m_clientId;
+        m_reconnects = 0;
+        checkHistory(false);
+        return;
+    }
+    m_posted = true;
     // The socket is open before the prompt exists, so no message of the run is missed.
     QJsonObject body{{QStringLiteral("prompt"), m_graph},
                      {QStringLiteral("client_id"), m_clientId}};
@@ -107,6 +127,7 @@ void PromptRun::onPromptReply(QNetworkReply *reply)
         if (!m_promptId.isEmpty() && m_promptId != id)
             qCWarning(lcComfy) << "prompt id mismatch" << m_promptId << id;
         m_promptId = id;
+        m_silenceTimer.start();
         qCInfo(lcComfy).noquote() << "prompt" << id << "queued on" << nodeName() << "for task"
                                   << m_clientId;
         Q_EMIT submitted(id);
@@ -138,15 +159,123 @@ void PromptRun::onDisconnected()
         return; // after success only /view fetches remain, they need no socket
     m_connectTimer.stop();
     const QString reason = m_socket.errorString();
-    fail(RunFailure::NodeLost,
-         QStringLiteral("lost the websocket connection to %1%2")
-             .arg(nodeName(), reason.isEmpty() ? QString() : QStringLiteral(": ") + reason));
+    scheduleReconnect(QStringLiteral("lost the websocket connection to %1%2")
+                          .arg(nodeName(), reason.isEmpty() ? QString() : QStringLiteral(": ") + reason));
+}
+
+void PromptRun::scheduleReconnect(const QString &reason)
+{
+    constexpr int MaxReconnects = 5; // about 15 s in all
+    if (!m_posted || m_reconnects >= MaxReconnects) {
+        fail(RunFailure::NodeLost, m_posted ? reason + QStringLiteral(" (no reconnect in %1 tries)").arg(m_reconnects)
+                                            : reason);
+        return;
+    }
+    m_missedFrames = true;
+    const int delay = 500 << m_reconnects++;
+    qCWarning(lcComfy).noquote() << reason << "- reconnecting in" << delay << "ms";
+    m_reconnectTimer.start(delay);
+}
+
+void PromptRun::checkHistory(bool afterSilence)
+{
+    if (m_finished || m_succeeded)
+        return;
+    if (m_promptId.isEmpty()) {
+        if (afterSilence)
+            fail(RunFailure::NodeLost, QStringLiteral("%1 did not answer POST /prompt").arg(nodeName()));
+        return; // the POST answer is still to come
+    }
+    QNetworkRequest request(m_node.resolved(QUrl(QStringLiteral("history/") + m_promptId)));
+    request.setTransferTimeout(RequestTimeoutMs);
+    QNetworkReply *reply = m_network.get(request);
+    connect(reply, &QNetworkReply::finished, this, [this, reply, afterSilence] {
+        reply->deleteLater();
+        if (m_finished || m_succeeded)
+            return;
+        const QJsonObject entry =
+            QJsonDocument::fromJson(reply->readAll()).object().value(m_promptId).toObject();
+        const QJsonObject status = entry.value(QLatin1String("status")).toObject();
+        if (reply->error() == QNetworkReply::NoError && status.value(QLatin1String("completed")).isBool()) {
+            takeResultsFromHistory(entry);
+            return;
+        }
+        if (afterSilence) {
+            fail(RunFailure::NodeLost, QStringLiteral("%1 sent nothing for %2 s and has not finished the prompt")
+                                           .arg(nodeName())
+                                           .arg(m_silenceTimer.interval() / 1000));
+            return;
+        }
+        m_silenceTimer.start(); // still running: follow it on the new socket
+    });
+}
+
+bool PromptRun::lostWebsocketImages()
+{
+    // SaveImageWebsocket images exist only as frames: if the socket was down while the prompt
+    // ran, some may be lost, and only running it again gets them all.
+    if (!m_missedFrames)
+        return false;
+    for (auto it = m_graph.begin(); it != m_graph.end(); ++it) {
+        if (it.value().toObject().value(QLatin1String("class_type")).toString() ==
+            QLatin1String("SaveImageWebsocket")) {
+            fail(RunFailure::NodeLost, QStringLiteral("images of SaveImageWebsocket on %1 may have been "
+                                                      "sent while the websocket was down")
+                                           .arg(nodeName()));
+            return true;
+        }
+    }
+    return false;
+}
+
+void PromptRun::takeResultsFromHistory(const QJsonObject &entry)
+{
+    const QJsonObject status = entry.value(QLatin1String("status")).toObject();
+    if (status.value(QLatin1String("status_str")).toString() != QLatin1String("success")) {
+        // The reason is among the recorded messages.
+        for (const QJsonValue &value : status.value(QLatin1String("messages")).toArray()) {
+            const QJsonArray message = value.toArray();
+            const QString type = message.at(0).toString();
+            const QJsonObject data = message.at(1).toObject();
+            if (type == QLatin1String("execution_error")) {
+                fail(RunFailure::ExecutionError, QStringLiteral("execution error on %1: %2")
+                                                     .arg(nodeName(), protocol::describeExecutionError(data)));
+                return;
+            }
+            if (type == QLatin1String("execution_interrupted")) {
+                fail(RunFailure::Interrupted,
+                     QStringLiteral("%1 on %2").arg(protocol::describeInterruption(data), nodeName()));
+                return;
+            }
+        }
+        fail(RunFailure::ExecutionError, QStringLiteral("%1 ended the prompt without success").arg(nodeName()));
+        return;
+    }
+    if (lostWebsocketImages())
+        return;
+    // The outputs as the history has them, in the graph's node order.
+    QStringList ids = entry.value(QLatin1String("outputs")).toObject().keys();
+    std::sort(ids.begin(), ids.end(), [](const QString &a, const QString &b) {
+        return a.toLongLong() != b.toLongLong() ? a.toLongLong() < b.toLongLong() : a < b;
+    });
+    m_outputs.clear();
+    for (const QString &id : ids)
+        for (const protocol::ImageRef &ref :
+             protocol::imagesOf(entry.value(QLatin1String("outputs")).toObject().value(id).toObject()))
+            m_outputs.append(Output{ref, {}});
+    m_succeeded = true;
+    m_silenceTimer.stop();
+    qCInfo(lcComfy).noquote() << "prompt" << m_promptId << "finished on" << nodeName()
+                              << "while the websocket was away: results from /history";
+    fetchNextOutput();
 }
 
 void PromptRun::onText(const QString &text)
 {
     if (m_finished)
         return;
+    if (!m_promptId.isEmpty() && !m_succeeded)
+        m_silenceTimer.start();
     if (const auto message = protocol::parseText(text.toUtf8()))
         handle(*message);
 }
@@ -182,7 +311,10 @@ void PromptRun::handle(const protocol::Message &message)
         break;
     }
     case MessageType::ExecutionSuccess:
+        if (lostWebsocketImages())
+            break;
         m_succeeded = true;
+        m_silenceTimer.stop();
         qCInfo(lcComfy).noquote() << "prompt" << m_promptId << "succeeded on" << nodeName()
                                   << "with" << m_outputs.size() << "images";
         fetchNextOutput();
@@ -208,6 +340,8 @@ void PromptRun::onBinary(const QByteArray &frame)
 {
     if (m_finished || m_succeeded)
         return;
+    if (!m_promptId.isEmpty())
+        m_silenceTimer.start();
     const auto parsed = protocol::parseBinary(frame);
     if (!parsed || parsed->eventType != protocol::BinaryFrame::PreviewImage)
         return;
@@ -303,6 +437,8 @@ void PromptRun::fail(RunFailure failure, const QString &reason)
         return;
     m_finished = true;
     m_connectTimer.stop();
+    m_silenceTimer.stop();
+    m_reconnectTimer.stop();
     if (m_request)
         m_request->abort();
     m_socket.abort();

@@ -26,7 +26,7 @@ struct OutputImage {
 // How a run ended badly; the task runner decides what each means for the task.
 enum class RunFailure {
     Rejected,       // POST /prompt 400: the graph is invalid on that node
-    NodeLost,       // connection refused/dropped, 5xx, no answer
+    NodeLost,       // connection refused, websocket lost for good, 5xx, silent node
     ExecutionError, // execution_error from the node
     Interrupted,    // execution_interrupted
 };
@@ -50,6 +50,9 @@ public:
     QString promptId() const { return m_promptId; }
     bool isFinished() const { return m_finished; }
     void setConnectTimeoutMs(int ms) { m_connectTimer.setInterval(ms); }
+    // A node silent this long is asked for the prompt's /history; unless it is finished
+    // there, the run ends as NodeLost (the task moves to another node).
+    void setSilenceTimeoutMs(int ms) { m_silenceTimer.setInterval(ms); }
 
 Q_SIGNALS:
     void submitted(const QString &promptId);
@@ -71,6 +74,13 @@ private:
     void onPromptReply(QNetworkReply *reply);
     void handle(const protocol::Message &message);
     void fetchNextOutput();
+    void openSocket();
+    void scheduleReconnect(const QString &reason);
+    // Asks /history for the prompt (after a reconnect, or after a silence): finished there ->
+    // the results from it; else goes on waiting, or (after a silence) ends as NodeLost.
+    void checkHistory(bool afterSilence);
+    void takeResultsFromHistory(const QJsonObject &entry);
+    bool lostWebsocketImages(); // true (and failed) when frames may be missing
     void fail(RunFailure failure, const QString &reason);
     QString nodeName() const;
 
@@ -80,6 +90,11 @@ private:
     QJsonObject m_graph;
     QWebSocket m_socket;
     QTimer m_connectTimer;
+    QTimer m_silenceTimer;
+    QTimer m_reconnectTimer;
+    int m_reconnects = 0;
+    bool m_posted = false;       // POST /prompt sent: a later connect is a reconnect
+    bool m_missedFrames = false; // frames may have been sent while the socket was down
     QPointer<QNetworkReply> m_request;
     QString m_promptId;
     QString m_currentNode;

@@ -20,6 +20,9 @@ struct Settings {
     int historyLimit = 50;
     int pendingLimit = 25;
     QString env = QStringLiteral("dev");
+    qint64 maxBodyBytes = 16 * 1024 * 1024; // larger request bodies get 413 before they are read
+    int httpIdleTimeoutS = 60;              // a connection silent this long is closed
+    int httpMaxConnections = 512;           // beyond this, new connections get 503
     QString downloadCacheDir = QStringLiteral("/tmp/cache");
     QString downloadRootDir = QStringLiteral("/tmp/model");
     QString downloadRecordPath = QStringLiteral("/tmp/record.json");
@@ -29,6 +32,10 @@ struct Settings {
     int downloadRetries = 3;        // further attempts, resumed with Range where possible
     // host -> headers sent with downloads from it (gated Hugging Face or Civitai files)
     QHash<QString, QList<QPair<QByteArray, QByteArray>>> downloadAuthHeaders;
+    QString dataDir;          // SQLite database and result images; "" = the platform's app-data folder
+    int taskMaxAttempts = 3;  // runs of one task in all, failovers included
+    int taskTimeoutS = 3600;  // a running task is stopped after this long
+    int taskSilenceS = 600;   // a running node that says nothing this long is checked, then failed over
     int healthIntervalMs = 1000;
     int healthFailures = 3;
     int healthTimeoutMs = 5000;

@@ -162,6 +162,21 @@ std::vector<SettingSpec> buildSpecs()
             return QString();
         },
         showText(&Settings::env));
+    add(prefix + QLatin1String("MAX_BODY_BYTES"), QStringLiteral("max-body-bytes"),
+        QStringLiteral("bytes"),
+        QStringLiteral("Largest request body the API reads (base64 images included); larger ones "
+                       "get 413 before they are read"),
+        intField(&Settings::maxBodyBytes, 1, 1024LL * 1024 * 1024),
+        showInt(&Settings::maxBodyBytes));
+    add(prefix + QLatin1String("HTTP__IDLE_TIMEOUT_S"), QStringLiteral("http-idle-timeout-s"),
+        QStringLiteral("s"),
+        QStringLiteral("An API connection that sends and receives nothing for this long is "
+                       "closed (408 if a request was half sent)"),
+        intField(&Settings::httpIdleTimeoutS, 1, 24 * 3600), showInt(&Settings::httpIdleTimeoutS));
+    add(prefix + QLatin1String("HTTP__MAX_CONNECTIONS"), QStringLiteral("http-max-connections"),
+        QStringLiteral("n"),
+        QStringLiteral("Open API connections at most; further ones get 503 and are closed"),
+        intField(&Settings::httpMaxConnections, 1, 100000), showInt(&Settings::httpMaxConnections));
     add(prefix + QLatin1String("DOWNLOAD__CACHE_DIR"), QStringLiteral("download-cache-dir"),
         QStringLiteral("dir"),
         QStringLiteral("Folder of the download cache (downloaded model and image files)"),
@@ -198,6 +213,19 @@ std::vector<SettingSpec> buildSpecs()
         applyAuthHeaders, [](const Settings &s) {
             return s.downloadAuthHeaders.isEmpty() ? QString() : QStringLiteral("(set)");
         });
+    add(prefix + QLatin1String("DATA_DIR"), QStringLiteral("data-dir"), QStringLiteral("dir"),
+        QStringLiteral("Where tasks, nodes and result images are kept across restarts (empty: the "
+                       "platform's app-data folder)"),
+        textField(&Settings::dataDir, true), showText(&Settings::dataDir));
+    add(prefix + QLatin1String("TASK__MAX_ATTEMPTS"), QStringLiteral("task-max-attempts"), QStringLiteral("n"),
+        QStringLiteral("Runs of one task in all: a node lost mid-task hands it to another"),
+        intField(&Settings::taskMaxAttempts, 1, 100), showInt(&Settings::taskMaxAttempts));
+    add(prefix + QLatin1String("TASK__TIMEOUT_S"), QStringLiteral("task-timeout-s"), QStringLiteral("s"),
+        QStringLiteral("A task still running after this long is interrupted and fails"),
+        intField(&Settings::taskTimeoutS, 1, 7 * 24 * 3600), showInt(&Settings::taskTimeoutS));
+    add(prefix + QLatin1String("TASK__SILENCE_S"), QStringLiteral("task-silence-s"), QStringLiteral("s"),
+        QStringLiteral("A running node silent this long is checked; if the prompt is not done, the task moves on"),
+        intField(&Settings::taskSilenceS, 1, 24 * 3600), showInt(&Settings::taskSilenceS));
     add(prefix + QLatin1String("HEALTH__INTERVAL_MS"), QStringLiteral("health-interval-ms"),
         QStringLiteral("ms"), QStringLiteral("Time between two health checks of a node"),
         intField(&Settings::healthIntervalMs, 10, 3600000), showInt(&Settings::healthIntervalMs));

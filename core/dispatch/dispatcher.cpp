@@ -10,11 +10,12 @@ Q_LOGGING_CATEGORY(lcDispatch, "comfy.dispatch")
 namespace comfy {
 
 Dispatcher::Dispatcher(TaskQueue &tasks, NodeRegistry &nodes, QNetworkAccessManager &network,
-                       QObject *parent)
+                       const RunPolicy &policy, QObject *parent)
     : QObject(parent)
     , m_tasks(tasks)
     , m_nodes(nodes)
     , m_network(network)
+    , m_policy(policy)
 {
     connect(&m_tasks, &TaskQueue::taskQueued, this, &Dispatcher::dispatch);
     connect(&m_tasks, &TaskQueue::taskReady, this, &Dispatcher::dispatch);
@@ -55,7 +56,7 @@ void Dispatcher::dispatch()
                 m_nodes.release(*node);
                 continue;
             }
-            auto *runner = new TaskRunner(id, *node, m_tasks, m_nodes, m_network, this);
+            auto *runner = new TaskRunner(id, *node, m_tasks, m_nodes, m_network, m_policy, this);
             m_runners.insert(id, runner);
             connect(runner, &TaskRunner::ended, this,
                     [this](const QString &taskId) { m_runners.remove(taskId); });
@@ -86,7 +87,7 @@ void Dispatcher::onNodeOffline(const QUrl &url, const QString &taskId, const QSt
     if (taskId.isEmpty())
         return;
     if (const QPointer<TaskRunner> runner = m_runners.value(taskId))
-        runner->abort(QStringLiteral("node %1 went offline while running the task: %2")
+        runner->abort(QStringLiteral("%1 went offline: %2")
                           .arg(url.toString(), reason));
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "dispatch/taskrunner.h"
 #include "util/error.h"
 
 #include <QHash>
@@ -24,7 +25,7 @@ class Dispatcher : public QObject {
     Q_DISABLE_COPY_MOVE(Dispatcher)
 public:
     Dispatcher(TaskQueue &tasks, NodeRegistry &nodes, QNetworkAccessManager &network,
-               QObject *parent = nullptr);
+               const RunPolicy &policy = {}, QObject *parent = nullptr);
     ~Dispatcher() override;
 
     // pending: leaves the queue; running: interrupted on its node. Conflict when finished.
@@ -40,6 +41,7 @@ private:
     TaskQueue &m_tasks;
     NodeRegistry &m_nodes;
     QNetworkAccessManager &m_network;
+    RunPolicy m_policy;
     QHash<QString, QPointer<TaskRunner>> m_runners;
     bool m_dispatching = false;
     bool m_again = false;

@@ -6,7 +6,8 @@
 namespace comfy {
 
 TaskRunner::TaskRunner(const QString &taskId, const QUrl &node, TaskQueue &tasks,
-                       NodeRegistry &nodes, QNetworkAccessManager &network, QObject *parent)
+                       NodeRegistry &nodes, QNetworkAccessManager &network, const RunPolicy &policy,
+                       QObject *parent)
     : QObject(parent)
     , m_taskId(taskId)
     , m_node(node)
@@ -31,6 +32,10 @@ TaskRunner::TaskRunner(const QString &taskId, const QUrl &node, TaskQueue &tasks
         end();
     });
     connect(&m_run, &PromptRun::failed, this, &TaskRunner::onFailed);
+    m_run.setSilenceTimeoutMs(policy.silenceMs);
+    m_timeout.setSingleShot(true);
+    m_timeout.setInterval(policy.timeoutMs);
+    connect(&m_timeout, &QTimer::timeout, this, &TaskRunner::onTimeout);
 }
 
 TaskRunner::~TaskRunner() = default;
@@ -59,6 +64,7 @@ void TaskRunner::onProgress(int value, int max, const QString &nodeId)
 
 void TaskRunner::start()
 {
+    m_timeout.start();
     m_run.start();
 }
 
@@ -73,17 +79,39 @@ void TaskRunner::abort(const QString &reason)
 {
     if (m_ended)
         return;
-    m_tasks.fail(m_taskId, reason);
+    m_tasks.retryOrFail(m_taskId, reason); // the node is gone, not the task's fault
     end();
 }
 
 void TaskRunner::onFailed(RunFailure failure, const QString &reason)
 {
-    if (failure == RunFailure::NodeLost)
-        m_nodes.checkNow(m_node); // a refused or dropped connection may mean the node is down
-    if (!m_cancelled)
+    if (m_cancelled) {
+        end();
+        return;
+    }
+    if (failure == RunFailure::NodeLost) {
+        // The node, not the graph, failed: another node may run it. A refused or dropped
+        // connection may also mean the node is down: check it now.
+        m_nodes.checkNow(m_node);
+        m_tasks.retryOrFail(m_taskId, reason);
+    } else {
+        // A rejected graph or an execution error would fail the same way everywhere.
         m_tasks.fail(m_taskId, reason);
+    }
     end();
+}
+
+void TaskRunner::onTimeout()
+{
+    if (m_ended)
+        return;
+    const QString reason = QStringLiteral("timed out after %1 s on %2")
+                               .arg(m_timeout.interval() / 1000)
+                               .arg(m_node.toString());
+    m_tasks.fail(m_taskId, reason);
+    m_cancelled = true; // what the run reports from now on changes nothing
+    m_run.cancel();     // interrupt it on the node if it still answers
+    end();              // a hung node must not hold the task, nor keep the node reserved
 }
 
 void TaskRunner::end()

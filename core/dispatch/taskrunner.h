@@ -4,6 +4,7 @@
 
 #include <QHash>
 #include <QObject>
+#include <QTimer>
 #include <QUrl>
 
 class QNetworkAccessManager;
@@ -13,6 +14,11 @@ namespace comfy {
 class TaskQueue;
 class NodeRegistry;
 
+struct RunPolicy {
+    int timeoutMs = 3600 * 1000; // a task running longer fails
+    int silenceMs = 600 * 1000;  // a node silent this long is checked, then failed over
+};
+
 // Runs one task on one reserved node: drives a PromptRun and records what it reports into
 // the TaskQueue; frees the node when the run has ended. Deletes itself when done.
 class TaskRunner : public QObject {
@@ -20,7 +26,7 @@ class TaskRunner : public QObject {
     Q_DISABLE_COPY_MOVE(TaskRunner)
 public:
     TaskRunner(const QString &taskId, const QUrl &node, TaskQueue &tasks, NodeRegistry &nodes,
-               QNetworkAccessManager &network, QObject *parent = nullptr);
+               QNetworkAccessManager &network, const RunPolicy &policy, QObject *parent = nullptr);
     ~TaskRunner() override;
 
     void start();
@@ -35,6 +41,7 @@ Q_SIGNALS:
 private:
     void onFailed(RunFailure failure, const QString &reason);
     void onProgress(int value, int max, const QString &nodeId);
+    void onTimeout();
     void end();
 
     QString m_taskId;
@@ -42,6 +49,7 @@ private:
     TaskQueue &m_tasks;
     NodeRegistry &m_nodes;
     PromptRun m_run;
+    QTimer m_timeout;
     QHash<QString, int> m_samplerSteps;
     QHash<QString, int> m_stepsDone;
     bool m_ended = false;

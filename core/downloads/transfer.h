@@ -1,6 +1,7 @@
 #pragma once
 
-#include <QCryptographicHash>
+#include "downloads/sha256.h"
+
 #include <QFile>
 #include <QHash>
 #include <QObject>
@@ -58,7 +59,7 @@ private:
     QFile m_file;
     TransferPolicy m_policy;
     QPointer<QNetworkReply> m_reply;
-    QCryptographicHash m_hash{QCryptographicHash::Sha256};
+    Sha256 m_hash;
     QByteArray m_sha256;
     QTimer m_retryTimer;
     qint64 m_done = 0;

@@ -1,6 +1,8 @@
 #include "router/router.h"
 
 #include "workflows/objectinfo.h"
+
+#include <QStandardPaths>
 #include "workflows/workflowrequest.h"
 
 namespace comfy {
@@ -8,10 +10,14 @@ namespace comfy {
 Router::Router(const Settings &settings, QObject *parent)
     : QObject(parent)
     , m_settings(settings)
+    , m_store(settings.dataDir.isEmpty()
+                  ? QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)
+                  : settings.dataDir)
     , m_nodes(m_network, HealthPolicy{settings.healthIntervalMs, settings.healthFailures,
                                       settings.healthTimeoutMs})
-    , m_tasks(QueueLimits{settings.pendingLimit, settings.historyLimit})
-    , m_dispatcher(m_tasks, m_nodes, m_network)
+    , m_tasks(QueueLimits{settings.pendingLimit, settings.historyLimit, settings.taskMaxAttempts})
+    , m_dispatcher(m_tasks, m_nodes, m_network,
+                   RunPolicy{settings.taskTimeoutS * 1000, settings.taskSilenceS * 1000})
     , m_cache(m_network, CacheSettings{settings.downloadCacheDir, settings.downloadRootDir,
                                        settings.downloadRecordPath, settings.downloadMaxCacheBytes,
                                        settings.downloadConcurrency,
@@ -28,8 +34,23 @@ Router::Router(const Settings &settings, QObject *parent)
     // A finished task no longer pins its files: they may be evicted from now on.
     connect(&m_tasks, &TaskQueue::taskFinished, &m_cache, &DownloadCache::release);
     m_cache.open();
+    if (!m_store.open()) {
+        m_storageError = QStringLiteral("cannot use the database in %1: %2").arg(m_store.dataDir(), m_store.error());
+        return;
+    }
+    // The cluster and the tasks as they were: the nodes are checked again, pending tasks run,
+    // tasks that were running go back to the queue (TaskQueue::restore).
+    for (const NodeInfo &node : m_store.loadNodes())
+        m_nodes.addNode(node.url.toString(), node.labels);
     for (const QString &url : settings.nodes)
         m_nodes.addNode(url);
+    m_store.follow(m_tasks, m_nodes);
+    m_tasks.restore(m_store.loadTasks());
+    for (const QString &id : m_tasks.pendingIds()) {
+        const auto task = m_tasks.task(id);
+        if (task && !task->downloads.isEmpty() && m_tasks.awaitFiles(id))
+            m_cache.acquire(id, task->downloads);
+    }
 }
 
 Router::~Router() = default;

@@ -4,6 +4,7 @@
 #include "config/settings.h"
 #include "dispatch/dispatcher.h"
 #include "downloads/downloadcache.h"
+#include "storage/taskstore.h"
 #include "tasks/taskqueue.h"
 #include "tasks/webhooknotifier.h"
 #include "util/error.h"
@@ -34,10 +35,14 @@ public:
     QNetworkAccessManager &network() { return m_network; }
     DownloadCache &cache() { return m_cache; }
     const Settings &settings() const { return m_settings; }
+    // Why the state on disk cannot be used ("" when it can): the router must not run then.
+    QString storageError() const { return m_storageError; }
 
 private:
     Settings m_settings;
+    QString m_storageError;
     QNetworkAccessManager m_network;
+    TaskStore m_store;
     NodeRegistry m_nodes;
     TaskQueue m_tasks;
     Dispatcher m_dispatcher;

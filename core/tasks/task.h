@@ -46,6 +46,7 @@ struct Task {
     QUrl node;
     QString promptId;
     int attempts = 0;
+    QStringList attemptErrors; // why each earlier attempt ended ("node X: reason")
     double progress = 0.0;
     qint64 downloadDone = 0; // bytes, while phase is downloading
     qint64 downloadTotal = 0;

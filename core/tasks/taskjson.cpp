@@ -21,6 +21,7 @@ QJsonObject taskToJson(const Task &task, int position, TaskView view)
         {QStringLiteral("status"), taskStatusName(task.status)},
         {QStringLiteral("phase"), taskPhaseName(task.phase)},
         {QStringLiteral("attempts"), task.attempts},
+        {QStringLiteral("attempt_errors"), QJsonArray::fromStringList(full ? task.attemptErrors : QStringList())},
         {QStringLiteral("created_at"), time(task.createdAt)},
         {QStringLiteral("started_at"), time(task.startedAt)},
         {QStringLiteral("finished_at"), time(task.finishedAt)},

@@ -30,6 +30,8 @@ Result<QString> TaskQueue::enqueue(Task task)
         return m_tasks.constFind(id)->priority < task.priority;
     });
     const QString id = task.id;
+    if (m_journal && !m_journal->insert(task))
+        return Error{Error::Kind::Internal, QStringLiteral("the task could not be stored; nothing was queued"), {}};
     m_pending.insert(it, id);
     m_created.append(id);
     qCInfo(lcTasks).noquote() << "task" << id << "queued:" << workflowTypeName(task.type)
@@ -94,6 +96,16 @@ bool TaskQueue::setDownloadProgress(const QString &id, qint64 done, qint64 total
         return false;
     task->downloadDone = done;
     task->downloadTotal = total;
+    Q_EMIT taskChanged(id);
+    return true;
+}
+
+bool TaskQueue::awaitFiles(const QString &id)
+{
+    Task *task = find(id);
+    if (!task || task->status != TaskStatus::Pending)
+        return false;
+    task->phase = TaskPhase::Downloading;
     Q_EMIT taskChanged(id);
     return true;
 }
@@ -201,6 +213,71 @@ bool TaskQueue::fail(const QString &id, const QString &reason)
     return true;
 }
 
+bool TaskQueue::retryOrFail(const QString &id, const QString &reason)
+{
+    Task *task = find(id);
+    if (!task || task->status != TaskStatus::Running)
+        return false;
+    const QString attempt = QStringLiteral("attempt %1 on %2: %3")
+                                .arg(task->attempts)
+                                .arg(task->node.isEmpty() ? QStringLiteral("no node") : task->node.toString(), reason);
+    task->attemptErrors.append(attempt);
+    if (task->attempts >= m_limits.maxAttempts) {
+        task->error = task->attempts <= 1 ? reason
+                                          : QStringLiteral("failed %1 attempts: %2")
+                                                .arg(task->attempts)
+                                                .arg(task->attemptErrors.join(QStringLiteral("; ")));
+        toHistory(*task, TaskStatus::Error);
+        return true;
+    }
+    task->status = TaskStatus::Pending;
+    task->phase = TaskPhase::Queued;
+    task->node.clear();
+    task->promptId.clear();
+    task->progress = 0.0;
+    task->executingNode.clear();
+    task->preview = {};
+    m_pending.prepend(id); // it waited already: first in line
+    qCWarning(lcTasks).noquote() << "task" << id << "back in the queue for attempt" << task->attempts + 1
+                                 << "of" << m_limits.maxAttempts << "after" << attempt;
+    Q_EMIT taskChanged(id);
+    Q_EMIT taskRequeued(id);
+    Q_EMIT taskReady(id);
+    return true;
+}
+
+void TaskQueue::restore(QList<Task> tasks)
+{
+    std::sort(tasks.begin(), tasks.end(),
+              [](const Task &a, const Task &b) { return a.createdAt < b.createdAt; });
+    QStringList interrupted;
+    QStringList pending;
+    const qsizetype count = tasks.size();
+    for (Task &task : tasks) {
+        const QString id = task.id;
+        m_created.append(id);
+        if (task.isFinished())
+            m_history.append(id);
+        else if (task.status == TaskStatus::Running)
+            interrupted.append(id);
+        else
+            pending.append(id);
+        m_tasks.insert(id, std::move(task));
+    }
+    // Pending order: priority first, then the order they were queued in.
+    std::stable_sort(pending.begin(), pending.end(), [this](const QString &a, const QString &b) {
+        return m_tasks.constFind(a)->priority > m_tasks.constFind(b)->priority;
+    });
+    m_pending = pending;
+    qCInfo(lcTasks).noquote() << "restored" << count << "tasks:" << pending.size() << "pending,"
+                              << interrupted.size() << "were running," << m_history.size() << "finished";
+    for (auto it = interrupted.crbegin(); it != interrupted.crend(); ++it)
+        retryOrFail(*it, QStringLiteral("the router stopped while the task ran"));
+    forgetOldHistory();
+    for (const QString &id : std::as_const(pending))
+        Q_EMIT taskQueued(id);
+}
+
 bool TaskQueue::cancel(const QString &id)
 {
     Task *task = find(id);
@@ -227,6 +304,11 @@ void TaskQueue::toHistory(Task &task, TaskStatus status)
     m_history.append(id);
     Q_EMIT taskChanged(id);
     Q_EMIT taskFinished(id);
+    forgetOldHistory();
+}
+
+void TaskQueue::forgetOldHistory()
+{
     while (m_history.size() > m_limits.historyLimit) {
         const QString old = m_history.takeFirst();
         m_tasks.remove(old);

@@ -15,6 +15,15 @@ namespace comfy {
 struct QueueLimits {
     int pendingLimit = 25; // tasks waiting for a node; one more is refused (QueueFull)
     int historyLimit = 50; // finished tasks kept; older ones are forgotten
+    int maxAttempts = 3;   // runs of one task in all, counting failovers to other nodes
+};
+
+// Where new tasks are written before they are accepted (the database): a task whose id was
+// answered must survive a crash.
+class TaskJournal {
+public:
+    virtual ~TaskJournal() = default;
+    virtual bool insert(const Task &task) = 0; // false: not stored, the task is refused
 };
 
 // Where a task waits, and the one place that moves it through its states. It owns every
@@ -26,7 +35,9 @@ class TaskQueue : public QObject {
 public:
     explicit TaskQueue(QueueLimits limits, QObject *parent = nullptr);
 
-    // Assigns id and createdAt. QueueFull when pendingLimit tasks already wait.
+    void setJournal(TaskJournal *journal) { m_journal = journal; }
+    // Assigns id and createdAt. QueueFull when pendingLimit tasks already wait; Internal when
+    // the journal cannot store it.
     Result<QString> enqueue(Task task);
 
     std::optional<Task> task(const QString &id) const;
@@ -41,6 +52,7 @@ public:
 
     // State machine. Each returns false (and changes nothing) for a move it does not allow.
     bool setDownloadProgress(const QString &id, qint64 done, qint64 total);
+    bool awaitFiles(const QString &id); // pending -> downloading (its files must be fetched again)
     bool filesReady(const QString &id);                // downloading -> queued
     bool start(const QString &id, const QUrl &node);   // pending (queued) -> running
     bool setPhase(const QString &id, TaskPhase phase); // while running
@@ -49,7 +61,13 @@ public:
     bool setExecutingNode(const QString &id, const QString &executingNode);
     bool setPreview(const QString &id, const OutputImage &preview);
     bool finish(const QString &id, const QList<OutputImage> &images); // running -> done
-    bool fail(const QString &id, const QString &reason);              // pending|running -> error
+    bool fail(const QString &id, const QString &reason); // pending|running -> error
+    // The node failed the task (gone, websocket lost, 5xx, silent): running -> pending at the
+    // front of the queue while attempts remain, else -> error with every attempt's reason.
+    bool retryOrFail(const QString &id, const QString &reason);
+    // Tasks read back at start-up: pending ones keep their order, running ones go back to
+    // the front of the queue (or fail when out of attempts), finished ones to the history.
+    void restore(QList<Task> tasks);
     bool cancel(const QString &id); // pending|running -> cancelled
 
 Q_SIGNALS:
@@ -58,12 +76,15 @@ Q_SIGNALS:
     void taskChanged(const QString &id);
     void taskFinished(const QString &id);
     void taskForgotten(const QString &id); // dropped from the history
+    void taskRequeued(const QString &id);  // back in the queue after a failed attempt
 
 private:
     Task *find(const QString &id);
+    void forgetOldHistory();
     void toHistory(Task &task, TaskStatus status);
 
     QueueLimits m_limits;
+    TaskJournal *m_journal = nullptr;
     QHash<QString, Task> m_tasks;
     QStringList m_pending; // ids, in run order
     QStringList m_history; // finished ids, oldest first

@@ -5,6 +5,7 @@
 
 #include <QCryptographicHash>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QProcess>
@@ -44,6 +45,8 @@ private Q_SLOTS:
     void invalidSettingsStopStartWithExitCode2();
     void demoRunsFiftyTasksOverTwoSimulatedNodes();
     void killedMidDownloadLeavesNothingHalfWritten();
+    void killedWithAHundredAcceptedTasksFinishesEachOnce();
+    void sigtermStopsCleanlyAndTheNextStartContinues();
 
 private:
     QTemporaryDir m_dir;
@@ -99,7 +102,11 @@ void TestBinary::demoRunsFiftyTasksOverTwoSimulatedNodes()
                   QStringLiteral("--demo-step-delay-ms"), QStringLiteral("1"),
                   QStringLiteral("--host"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
                   QStringLiteral("0"), QStringLiteral("--pending-limit"), QStringLiteral("100"),
-                  QStringLiteral("--history-limit"), QStringLiteral("100")});
+                  QStringLiteral("--history-limit"), QStringLiteral("100"),
+                  QStringLiteral("--download-cache-dir"), m_dir.filePath(QStringLiteral("cache")),
+                  QStringLiteral("--download-root-dir"), m_dir.filePath(QStringLiteral("root")),
+                  QStringLiteral("--download-record-path"), m_dir.filePath(QStringLiteral("record.json")),
+                  QStringLiteral("--data-dir"), m_dir.filePath(QStringLiteral("data"))});
     QVERIFY(router.waitForStarted(5000));
     const QRegularExpression listening(
         QStringLiteral("HTTP API listening on 127\\.0\\.0\\.1:(\\d+)"));
@@ -191,7 +198,8 @@ QUrl startRouter(QProcess &router, const QTemporaryDir &dir, QByteArray &log)
                   QStringLiteral("--download-cache-dir"), dir.filePath(QStringLiteral("cache")),
                   QStringLiteral("--download-root-dir"), dir.filePath(QStringLiteral("root")),
                   QStringLiteral("--download-record-path"),
-                  dir.filePath(QStringLiteral("record.json"))});
+                  dir.filePath(QStringLiteral("record.json")), QStringLiteral("--data-dir"),
+                  dir.filePath(QStringLiteral("data"))});
     const QRegularExpression listening(
         QStringLiteral("HTTP API listening on 127\\.0\\.0\\.1:(\\d+)"));
     QRegularExpressionMatch match;
@@ -233,10 +241,14 @@ void TestBinary::killedMidDownloadLeavesNothingHalfWritten()
     const QUrl api = startRouter(first, dir, log);
     QVERIFY2(api.isValid(), log.constData());
     HttpClient client(api);
-    QCOMPARE(client.post(QStringLiteral("/workflow"), body).status, 200);
-    QTRY_VERIFY_WITH_TIMEOUT(([&cache] {
+    const HttpReply accepted = client.post(QStringLiteral("/workflow"), body);
+    QCOMPARE(accepted.status, 200);
+    const QString id = accepted.object().value(QLatin1String("id")).toString();
+    QString partial;
+    QTRY_VERIFY_WITH_TIMEOUT(([&cache, &partial] {
                                  const QFileInfoList parts =
                                      cache.entryInfoList({QStringLiteral("*.part*")}, QDir::Files);
+                                 partial = parts.isEmpty() ? QString() : parts.first().fileName();
                                  return !parts.isEmpty() && parts.first().size() > 1024 * 1024;
                              }()),
                              10000);
@@ -247,13 +259,11 @@ void TestBinary::killedMidDownloadLeavesNothingHalfWritten()
     log.clear();
     const QUrl again = startRouter(second, dir, log);
     QVERIFY2(again.isValid(), log.constData());
-    QCOMPARE(cache.entryList(QDir::Files), QStringList()); // the partial file is gone
+    QVERIFY(!cache.exists(partial)); // the half-written file is gone
     HttpClient client2(again);
-    QCOMPARE(client2.get(QStringLiteral("/cache")).object().value(QLatin1String("count")).toInt(),
-             0);
-
-    // The next request for the URL downloads it whole.
-    QCOMPARE(client2.post(QStringLiteral("/workflow"), body).status, 200);
+    // The accepted task survived: it fetches its file again, whole, and waits for a node.
+    const QJsonObject task = client2.get(QStringLiteral("/workflow/") + id).object();
+    QCOMPARE(task.value(QLatin1String("status")).toString(), QStringLiteral("pending"));
     QJsonObject entry;
     QTRY_VERIFY_WITH_TIMEOUT((entry = client2.get(QStringLiteral("/cache"))
                                           .object()
@@ -271,6 +281,127 @@ void TestBinary::killedMidDownloadLeavesNothingHalfWritten()
     QCOMPARE(cache.entryList(QDir::Files).size(), 1);
     second.kill();
     QVERIFY(second.waitForFinished(5000));
+}
+
+namespace {
+QStringList startArguments(const QTemporaryDir &dir, const QStringList &extra)
+{
+    return QStringList{QStringLiteral("--server"), QStringLiteral("--host"), QStringLiteral("127.0.0.1"),
+                       QStringLiteral("--port"), QStringLiteral("0"),
+                       QStringLiteral("--download-cache-dir"), dir.filePath(QStringLiteral("cache")),
+                       QStringLiteral("--download-root-dir"), dir.filePath(QStringLiteral("root")),
+                       QStringLiteral("--download-record-path"), dir.filePath(QStringLiteral("record.json")),
+                       QStringLiteral("--data-dir"), dir.filePath(QStringLiteral("data"))} +
+           extra;
+}
+
+QUrl waitForListening(QProcess &router, QByteArray &log)
+{
+    const QRegularExpression listening(QStringLiteral("HTTP API listening on 127\\.0\\.0\\.1:(\\d+)"));
+    QRegularExpressionMatch match;
+    (void)QTest::qWaitFor([&] {
+        log += router.readAll();
+        match = listening.match(QString::fromUtf8(log));
+        return match.hasMatch();
+    }, 10000);
+    return match.hasMatch() ? QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(match.captured(1))) : QUrl();
+}
+
+QJsonObject saveImageBody()
+{
+    return QJsonDocument::fromJson(R"({"type": "Raw", "params": {"prompt": {
+        "1": {"class_type": "LoadImage", "inputs": {"image": "example.png"}},
+        "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
+        "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "kill"}}}}})")
+        .object();
+}
+} // namespace
+
+void TestBinary::killedWithAHundredAcceptedTasksFinishesEachOnce()
+{
+    QTemporaryDir dir;
+    const QStringList common{QStringLiteral("--demo"), QStringLiteral("--pending-limit"), QStringLiteral("200"),
+                             QStringLiteral("--history-limit"), QStringLiteral("200"),
+                             QStringLiteral("--health-interval-ms"), QStringLiteral("100")};
+    QProcess first;
+    first.setProcessChannelMode(QProcess::MergedChannels);
+    first.start(Binary, startArguments(dir, common + QStringList{QStringLiteral("--demo-step-delay-ms"), QStringLiteral("150")}));
+    QByteArray firstLog;
+    const QUrl api = waitForListening(first, firstLog);
+    QVERIFY2(api.isValid(), firstLog.constData());
+    HttpClient client(api);
+    QTRY_VERIFY_WITH_TIMEOUT(client.get(QStringLiteral("/cluster/nodes")).body.count("\"idle\"") == 2, 10000);
+    QStringList ids;
+    for (int i = 0; i < 100; ++i) {
+        const HttpReply reply = client.post(QStringLiteral("/workflow"), saveImageBody());
+        QCOMPARE(reply.status, 200);
+        ids << reply.object().value(QLatin1String("id")).toString();
+    }
+    // Killed while some tasks are done, two run and the rest wait.
+    QTRY_VERIFY_WITH_TIMEOUT(client.get(QStringLiteral("/workflow?status=done")).object().value(QLatin1String("total")).toInt() >= 2, 20000);
+    QCOMPARE(client.get(QStringLiteral("/workflow?status=running")).object().value(QLatin1String("total")).toInt(), 2);
+    first.kill();
+    QVERIFY(first.waitForFinished(5000));
+    firstLog += first.readAll();
+
+    QProcess second;
+    second.setProcessChannelMode(QProcess::MergedChannels);
+    second.start(Binary, startArguments(dir, common + QStringList{QStringLiteral("--demo-step-delay-ms"), QStringLiteral("1")}));
+    QByteArray secondLog;
+    const QUrl again = waitForListening(second, secondLog);
+    QVERIFY2(again.isValid(), secondLog.constData());
+    HttpClient client2(again);
+    int requeued = 0;
+    for (const QString &id : ids) {
+        QJsonObject status;
+        QTRY_VERIFY_WITH_TIMEOUT((status = client2.get(QStringLiteral("/workflow/") + id).object(),
+                                  status.value(QLatin1String("status")) == QLatin1String("done")),
+                                 30000);
+        QCOMPARE(status.value(QLatin1String("data")).toArray().size(), 1);
+        requeued += status.value(QLatin1String("attempts")).toInt() == 2 ? 1 : 0;
+    }
+    QCOMPARE(requeued, 2); // the two that were running ran again, once
+    secondLog += second.readAll();
+    // Exactly once: each task finished in one of the two runs, never in both.
+    const QString logs = QString::fromUtf8(firstLog + secondLog);
+    for (const QString &id : ids)
+        QCOMPARE(logs.count(QStringLiteral("task %1 done after").arg(id)), 1);
+    second.terminate();
+    QVERIFY(second.waitForFinished(5000));
+}
+
+void TestBinary::sigtermStopsCleanlyAndTheNextStartContinues()
+{
+    QTemporaryDir dir;
+    QProcess router;
+    router.setProcessChannelMode(QProcess::MergedChannels);
+    router.start(Binary, startArguments(dir, {}));
+    QByteArray log;
+    const QUrl api = waitForListening(router, log);
+    QVERIFY2(api.isValid(), log.constData());
+    HttpClient client(api);
+    const QString id = client.post(QStringLiteral("/workflow"), saveImageBody()).object().value(QLatin1String("id")).toString();
+    QVERIFY(!id.isEmpty());
+    QElapsedTimer stopping;
+    stopping.start();
+    router.terminate(); // SIGTERM
+    QVERIFY(router.waitForFinished(5000));
+    QVERIFY(stopping.elapsed() < 3000);
+    QCOMPARE(router.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(router.exitCode(), 0);
+    log += router.readAll();
+    QVERIFY2(log.contains("stopping"), log.constData());
+
+    QProcess next;
+    next.setProcessChannelMode(QProcess::MergedChannels);
+    next.start(Binary, startArguments(dir, {QStringLiteral("--demo"), QStringLiteral("--demo-step-delay-ms"), QStringLiteral("1")}));
+    QByteArray nextLog;
+    const QUrl again = waitForListening(next, nextLog);
+    QVERIFY2(again.isValid(), nextLog.constData());
+    HttpClient client2(again);
+    QTRY_VERIFY_WITH_TIMEOUT(client2.get(QStringLiteral("/workflow/") + id).object().value(QLatin1String("status")) == QLatin1String("done"), 15000);
+    next.terminate();
+    QVERIFY(next.waitForFinished(5000));
 }
 
 QTEST_GUILESS_MAIN(TestBinary)

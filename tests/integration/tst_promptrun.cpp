@@ -27,7 +27,10 @@ private Q_SLOTS:
     void rejectionIsReportedWithNodeErrors();
     void executionErrorIsReported();
     void cancelInterruptsTheRunningPrompt();
-    void droppedWebSocketIsNodeLost();
+    void droppedWebSocketReconnects();
+    void finishedWhileAwayTakesResultsFromHistory();
+    void websocketImagesLostWhileAwayIsNodeLost();
+    void silentNodeIsNodeLost();
     void unreachableNodeIsNodeLost();
 
 private:
@@ -148,17 +151,74 @@ void TestPromptRun::cancelInterruptsTheRunningPrompt()
     QCOMPARE(nodeFinished.first().at(1).toBool(), false);
 }
 
-void TestPromptRun::droppedWebSocketIsNodeLost()
+void TestPromptRun::droppedWebSocketReconnects()
 {
-    auto r = run(samplerGraph(500));
+    auto r = run(samplerGraph(300)); // 3 s: still running when the socket is back
     QSignalSpy progress(r.get(), &PromptRun::progress);
+    QSignalSpy finished(r.get(), &PromptRun::finished);
     QSignalSpy failed(r.get(), &PromptRun::failed);
+    QSignalSpy connected(&m_cluster->node(0), &simnode::SimulatedNode::webSocketConnected);
     r->start();
     QVERIFY(progress.wait(10000));
     m_cluster->node(0).dropWebSockets();
+    const qsizetype before = progress.size();
+    // Back with the same clientId, it follows the run to its end.
+    QTRY_COMPARE_WITH_TIMEOUT(connected.size(), 2, 5000);
+    QVERIFY(finished.wait(15000));
+    QCOMPARE(failed.size(), 0);
+    QCOMPARE(finished.first().at(0).value<QList<OutputImage>>().size(), 1);
+    QVERIFY(progress.size() > before + 10); // progress seen on the new socket
+    QCOMPARE(progress.last().at(0).toInt(), 300);
+}
+
+void TestPromptRun::finishedWhileAwayTakesResultsFromHistory()
+{
+    m_cluster->node(0).setStepDelayMs(20);
+    auto r = run(samplerGraph(8));
+    QSignalSpy progress(r.get(), &PromptRun::progress);
+    QSignalSpy finished(r.get(), &PromptRun::finished);
+    QSignalSpy failed(r.get(), &PromptRun::failed);
+    QSignalSpy nodeFinished(&m_cluster->node(0), &simnode::SimulatedNode::promptFinished);
+    r->start();
+    QVERIFY(progress.wait(10000));
+    m_cluster->node(0).dropWebSockets(); // the reconnect comes after 500 ms: the run is over by then
+    QVERIFY(nodeFinished.wait(10000));
+    QVERIFY(finished.wait(15000));
+    QCOMPARE(failed.size(), 0);
+    const auto images = finished.first().at(0).value<QList<OutputImage>>();
+    QCOMPARE(images.size(), 1);
+    QVERIFY(images.first().data.startsWith("\x89PNG"));
+}
+
+void TestPromptRun::websocketImagesLostWhileAwayIsNodeLost()
+{
+    m_cluster->node(0).setStepDelayMs(200);
+    auto r = run(previewAndWebsocketGraph());
+    QSignalSpy failed(r.get(), &PromptRun::failed);
+    QSignalSpy executing(r.get(), &PromptRun::executingNode);
+    r->start();
+    // Drop the socket as SaveImageWebsocket starts sending its frames.
+    QTRY_VERIFY_WITH_TIMEOUT(!executing.isEmpty() && executing.last().at(1).toString() ==
+                                                         QLatin1String("SaveImageWebsocket"),
+                             10000);
+    m_cluster->node(0).dropWebSockets();
+    QVERIFY(failed.wait(20000));
+    QCOMPARE(failed.first().at(0).value<RunFailure>(), RunFailure::NodeLost);
+    QVERIFY2(failed.first().at(1).toString().contains(QLatin1String("SaveImageWebsocket")),
+             qPrintable(failed.first().at(1).toString()));
+}
+
+void TestPromptRun::silentNodeIsNodeLost()
+{
+    m_cluster->node(0).setHang(true);
+    auto r = run(saveImageGraph());
+    r->setSilenceTimeoutMs(300);
+    QSignalSpy failed(r.get(), &PromptRun::failed);
+    r->start();
     QVERIFY(failed.wait(10000));
     QCOMPARE(failed.first().at(0).value<RunFailure>(), RunFailure::NodeLost);
-    QVERIFY(failed.first().at(1).toString().contains(QLatin1String("websocket")));
+    QVERIFY2(failed.first().at(1).toString().contains(QLatin1String("sent nothing")),
+             qPrintable(failed.first().at(1).toString()));
 }
 
 void TestPromptRun::unreachableNodeIsNodeLost()

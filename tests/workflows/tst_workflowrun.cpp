@@ -45,6 +45,7 @@ struct Harness {
         settings.downloadRootDir = cluster.sharedRoot();
         settings.downloadCacheDir = scratch.filePath(QStringLiteral("cache"));
         settings.downloadRecordPath = scratch.filePath(QStringLiteral("record.json"));
+        settings.dataDir = scratch.filePath(QStringLiteral("data"));
         router = std::make_unique<Router>(settings);
         api = std::make_unique<server::ApiServer>(*router);
         const quint16 port = api->listen(QHostAddress::LocalHost, 0);

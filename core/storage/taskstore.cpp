@@ -1,0 +1,307 @@
+#include "storage/taskstore.h"
+
+#include "cluster/noderegistry.h"
+#include "tasks/taskqueue.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QUuid>
+
+Q_LOGGING_CATEGORY(lcStorage, "comfy.storage")
+
+namespace comfy {
+
+namespace {
+QString json(const QJsonValue &value)
+{
+    return QString::fromUtf8(value.isArray() ? QJsonDocument(value.toArray()).toJson(QJsonDocument::Compact)
+                                             : QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact));
+}
+QJsonValue parse(const QString &text)
+{
+    const QJsonDocument document = QJsonDocument::fromJson(text.toUtf8());
+    return document.isArray() ? QJsonValue(document.array()) : QJsonValue(document.object());
+}
+QString time(const QDateTime &t)
+{
+    return t.isValid() ? t.toString(Qt::ISODateWithMs) : QString();
+}
+QDateTime timeFrom(const QString &text)
+{
+    return text.isEmpty() ? QDateTime() : QDateTime::fromString(text, Qt::ISODateWithMs);
+}
+QString extensionOf(const QByteArray &mime)
+{
+    if (mime == "image/jpeg")
+        return QStringLiteral("jpg");
+    if (mime == "image/webp")
+        return QStringLiteral("webp");
+    if (mime == "image/gif")
+        return QStringLiteral("gif");
+    return mime == "image/png" ? QStringLiteral("png") : QStringLiteral("bin");
+}
+// The columns that change while a task lives: written only when one of them changed.
+QString stateOf(const Task &task)
+{
+    return QStringLiteral("%1|%2|%3|%4|%5|%6|%7")
+        .arg(int(task.status))
+        .arg(int(task.phase))
+        .arg(task.node.toString(), task.promptId)
+        .arg(task.attempts)
+        .arg(task.attemptErrors.size())
+        .arg(task.error);
+}
+} // namespace
+
+TaskStore::TaskStore(const QString &dataDir, QObject *parent)
+    : QObject(parent)
+    , m_dataDir(dataDir)
+    , m_connection(QStringLiteral("comfy-store-") + QUuid::createUuid().toString(QUuid::Id128))
+{
+}
+
+TaskStore::~TaskStore()
+{
+    if (QSqlDatabase::contains(m_connection)) {
+        QSqlDatabase::database(m_connection, false).close();
+        QSqlDatabase::removeDatabase(m_connection);
+    }
+}
+
+bool TaskStore::exec(const QString &sql, const QVariantList &values)
+{
+    QSqlQuery query(QSqlDatabase::database(m_connection, false));
+    query.prepare(sql);
+    for (const QVariant &value : values) {
+        // A null QString binds as SQL NULL; every text column here is NOT NULL.
+        if (value.typeId() == QMetaType::QString && value.toString().isNull())
+            query.addBindValue(QString(QLatin1String("")));
+        else
+            query.addBindValue(value);
+    }
+    if (query.exec())
+        return true;
+    m_error = query.lastError().text();
+    qCWarning(lcStorage).noquote() << "database write failed:" << m_error;
+    return false;
+}
+
+bool TaskStore::open()
+{
+    if (!QDir().mkpath(m_dataDir)) {
+        m_error = QStringLiteral("cannot create %1").arg(m_dataDir);
+        return false;
+    }
+    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connection);
+    db.setDatabaseName(QDir(m_dataDir).filePath(QStringLiteral("comfy-router.db")));
+    if (!db.open()) {
+        m_error = db.lastError().text();
+        return false;
+    }
+    // WAL with synchronous=NORMAL: every committed write survives the process being killed
+    // (it is in the OS's hands); only a power cut can take the last transactions.
+    const QStringList setup{
+        QStringLiteral("PRAGMA journal_mode=WAL"), QStringLiteral("PRAGMA synchronous=NORMAL"),
+        QStringLiteral("CREATE TABLE IF NOT EXISTS nodes (url TEXT PRIMARY KEY, labels TEXT NOT NULL, "
+                       "added_at TEXT NOT NULL)"),
+        QStringLiteral("CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, type TEXT NOT NULL, "
+                       "params TEXT NOT NULL, graph TEXT NOT NULL, priority INTEGER NOT NULL, node_labels TEXT NOT NULL, "
+                       "webhook TEXT NOT NULL, seed TEXT NOT NULL, downloads TEXT NOT NULL, sampler_steps TEXT NOT NULL, "
+                       "status INTEGER NOT NULL, phase INTEGER NOT NULL, node TEXT NOT NULL, prompt_id TEXT NOT NULL, "
+                       "attempts INTEGER NOT NULL, attempt_errors TEXT NOT NULL, error TEXT NOT NULL, "
+                       "created_at TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, "
+                       "images TEXT NOT NULL)"),
+    };
+    for (const QString &sql : setup)
+        if (!exec(sql))
+            return false;
+    qCInfo(lcStorage).noquote() << "state kept in" << db.databaseName();
+    return true;
+}
+
+QList<Task> TaskStore::loadTasks() const
+{
+    QList<Task> tasks;
+    QSqlQuery query(QSqlDatabase::database(m_connection, false));
+    query.exec(QStringLiteral("SELECT id, type, params, graph, priority, node_labels, webhook, seed, downloads, "
+                              "sampler_steps, status, phase, node, prompt_id, attempts, attempt_errors, error, "
+                              "created_at, started_at, finished_at, images FROM tasks ORDER BY seq"));
+    while (query.next()) {
+        Task task;
+        int c = 0;
+        task.id = query.value(c++).toString();
+        task.type = workflowTypeFromName(query.value(c++).toString()).value_or(WorkflowType::Raw);
+        task.params = parse(query.value(c++).toString()).toObject();
+        task.graph = parse(query.value(c++).toString()).toObject();
+        task.priority = query.value(c++).toInt();
+        for (const QJsonValue &label : parse(query.value(c++).toString()).toArray())
+            task.nodeLabels.append(label.toString());
+        task.webhook = QUrl(query.value(c++).toString());
+        const QString seed = query.value(c++).toString();
+        if (!seed.isEmpty())
+            task.seed = seed.toLongLong();
+        for (const QJsonValue &value : parse(query.value(c++).toString()).toArray()) {
+            const QJsonObject o = value.toObject();
+            task.downloads.append({QUrl(o.value(QLatin1String("url")).toString()), o.value(QLatin1String("folder")).toString(),
+                                   o.value(QLatin1String("file")).toString(), o.value(QLatin1String("field")).toString(),
+                                   o.value(QLatin1String("sha256")).toString().toLatin1()});
+        }
+        const QJsonObject steps = parse(query.value(c++).toString()).toObject();
+        for (auto it = steps.begin(); it != steps.end(); ++it)
+            task.samplerSteps.insert(it.key(), it.value().toInt());
+        task.status = static_cast<TaskStatus>(query.value(c++).toInt());
+        task.phase = static_cast<TaskPhase>(query.value(c++).toInt());
+        task.node = QUrl(query.value(c++).toString());
+        task.promptId = query.value(c++).toString();
+        task.attempts = query.value(c++).toInt();
+        for (const QJsonValue &error : parse(query.value(c++).toString()).toArray())
+            task.attemptErrors.append(error.toString());
+        task.error = query.value(c++).toString();
+        task.createdAt = timeFrom(query.value(c++).toString());
+        task.startedAt = timeFrom(query.value(c++).toString());
+        task.finishedAt = timeFrom(query.value(c++).toString());
+        for (const QJsonValue &value : parse(query.value(c++).toString()).toArray()) {
+            const QJsonObject o = value.toObject();
+            QFile file(QDir(imageDir(task.id)).filePath(o.value(QLatin1String("file")).toString()));
+            if (file.open(QIODevice::ReadOnly))
+                task.images.append({file.readAll(), o.value(QLatin1String("mime")).toString().toLatin1()});
+        }
+        if (task.status == TaskStatus::Done)
+            task.progress = 1.0;
+        tasks.append(std::move(task));
+    }
+    return tasks;
+}
+
+QList<NodeInfo> TaskStore::loadNodes() const
+{
+    QList<NodeInfo> nodes;
+    QSqlQuery query(QSqlDatabase::database(m_connection, false));
+    query.exec(QStringLiteral("SELECT url, labels, added_at FROM nodes ORDER BY added_at"));
+    while (query.next()) {
+        NodeInfo node;
+        node.url = QUrl(query.value(0).toString());
+        for (const QJsonValue &label : parse(query.value(1).toString()).toArray())
+            node.labels.append(label.toString());
+        node.addedAt = timeFrom(query.value(2).toString());
+        nodes.append(node);
+    }
+    return nodes;
+}
+
+void TaskStore::follow(TaskQueue &tasks, NodeRegistry &nodes)
+{
+    m_tasks = &tasks;
+    // Direct connections: written before the signal's emitter returns (and so before the
+    // HTTP answer that carries a new task's id).
+    tasks.setJournal(this); // new tasks are written before they are accepted
+    connect(&tasks, &TaskQueue::taskChanged, this, [this](const QString &id) {
+        if (const auto task = m_tasks->task(id))
+            updateTask(*task);
+    });
+    connect(&tasks, &TaskQueue::taskFinished, this, [this](const QString &id) {
+        if (const auto task = m_tasks->task(id); task && !task->images.isEmpty())
+            saveImages(*task);
+    });
+    connect(&tasks, &TaskQueue::taskForgotten, this, &TaskStore::forgetTask);
+    connect(&nodes, &NodeRegistry::nodeAdded, this, [this, &nodes](const QUrl &url) {
+        if (const auto node = nodes.node(url); node && !node->simulated)
+            saveNode(*node);
+    });
+    connect(&nodes, &NodeRegistry::nodeRemoved, this, &TaskStore::forgetNode);
+}
+
+bool TaskStore::insert(const Task &task)
+{
+    return saveTask(task);
+}
+
+bool TaskStore::saveTask(const Task &task)
+{
+    QJsonArray downloads;
+    for (const FileToFetch &file : task.downloads)
+        downloads.append(QJsonObject{{QStringLiteral("url"), file.url.toString()},
+                                     {QStringLiteral("folder"), file.folder},
+                                     {QStringLiteral("file"), file.fileName},
+                                     {QStringLiteral("field"), file.field},
+                                     {QStringLiteral("sha256"), QString::fromLatin1(file.sha256)}});
+    QJsonObject steps;
+    for (auto it = task.samplerSteps.cbegin(); it != task.samplerSteps.cend(); ++it)
+        steps.insert(it.key(), it.value());
+    const bool saved = exec(QStringLiteral("INSERT OR REPLACE INTO tasks VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks), ?, ?, ?, ?, "
+                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]')"),
+         {task.id, workflowTypeName(task.type), json(task.params), json(task.graph), task.priority,
+          json(QJsonArray::fromStringList(task.nodeLabels)), task.webhook.toString(),
+          task.seed ? QString::number(*task.seed) : QString(), json(downloads), json(steps), int(task.status),
+          int(task.phase), task.node.toString(), task.promptId, task.attempts,
+          json(QJsonArray::fromStringList(task.attemptErrors)), task.error, time(task.createdAt),
+          time(task.startedAt), time(task.finishedAt)});
+    if (saved)
+        m_written.insert(task.id, stateOf(task));
+    return saved;
+}
+
+void TaskStore::updateTask(const Task &task)
+{
+    const QString state = stateOf(task);
+    if (m_written.value(task.id) == state)
+        return; // progress and previews are not kept: they are worthless after a restart
+    exec(QStringLiteral("UPDATE tasks SET status = ?, phase = ?, node = ?, prompt_id = ?, attempts = ?, "
+                        "attempt_errors = ?, error = ?, started_at = ?, finished_at = ? WHERE id = ?"),
+         {int(task.status), int(task.phase), task.node.toString(), task.promptId, task.attempts,
+          json(QJsonArray::fromStringList(task.attemptErrors)), task.error, time(task.startedAt),
+          time(task.finishedAt), task.id});
+    m_written.insert(task.id, state);
+    if (task.isFinished())
+        m_written.remove(task.id);
+}
+
+void TaskStore::saveImages(const Task &task)
+{
+    QDir().mkpath(imageDir(task.id));
+    QJsonArray images;
+    for (qsizetype i = 0; i < task.images.size(); ++i) {
+        const QString name = QStringLiteral("%1.%2").arg(i).arg(extensionOf(task.images[i].mimeType));
+        QSaveFile file(QDir(imageDir(task.id)).filePath(name));
+        if (!file.open(QIODevice::WriteOnly) || file.write(task.images[i].data) != task.images[i].data.size() ||
+            !file.commit()) {
+            qCWarning(lcStorage).noquote() << "cannot write image" << file.fileName() << file.errorString();
+            continue;
+        }
+        images.append(QJsonObject{{QStringLiteral("file"), name},
+                                  {QStringLiteral("mime"), QString::fromLatin1(task.images[i].mimeType)}});
+    }
+    exec(QStringLiteral("UPDATE tasks SET images = ? WHERE id = ?"), {json(images), task.id});
+}
+
+void TaskStore::forgetTask(const QString &id)
+{
+    exec(QStringLiteral("DELETE FROM tasks WHERE id = ?"), {id});
+    m_written.remove(id);
+    QDir(imageDir(id)).removeRecursively();
+}
+
+void TaskStore::saveNode(const NodeInfo &node)
+{
+    exec(QStringLiteral("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?)"),
+         {node.url.toString(), json(QJsonArray::fromStringList(node.labels)), time(node.addedAt)});
+}
+
+void TaskStore::forgetNode(const QUrl &url)
+{
+    exec(QStringLiteral("DELETE FROM nodes WHERE url = ?"), {url.toString()});
+}
+
+QString TaskStore::imageDir(const QString &taskId) const
+{
+    return QDir(m_dataDir).filePath(QStringLiteral("images/") + taskId);
+}
+
+} // namespace comfy

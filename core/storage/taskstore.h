@@ -1,0 +1,57 @@
+#pragma once
+
+#include "cluster/node.h"
+#include "tasks/task.h"
+#include "tasks/taskqueue.h"
+
+#include <QHash>
+#include <QLoggingCategory>
+#include <QObject>
+#include <QString>
+
+Q_DECLARE_LOGGING_CATEGORY(lcStorage)
+
+namespace comfy {
+
+class NodeRegistry;
+class TaskQueue;
+
+// What survives a restart, in SQLite under DATA_DIR: the nodes and every task (pending queue,
+// running, history), each change written before the call that made it returns — so a task
+// whose id was answered is on disk, whatever kills the process next. Result images are files
+// in DATA_DIR/images/<task id>/, written under a temporary name and renamed.
+class TaskStore : public QObject, public TaskJournal {
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(TaskStore)
+public:
+    explicit TaskStore(const QString &dataDir, QObject *parent = nullptr);
+    ~TaskStore() override;
+
+    bool open(); // false (logged) when the database cannot be used
+    QString error() const { return m_error; }
+    QString dataDir() const { return m_dataDir; }
+
+    QList<Task> loadTasks() const;
+    QList<NodeInfo> loadNodes() const; // url, labels, addedAt
+    // From now on every change of the queue and the registry is written.
+    void follow(TaskQueue &tasks, NodeRegistry &nodes);
+    bool insert(const Task &task) override;
+
+private:
+    bool saveTask(const Task &task);
+    void updateTask(const Task &task);
+    void saveImages(const Task &task);
+    void forgetTask(const QString &id);
+    void saveNode(const NodeInfo &node);
+    void forgetNode(const QUrl &url);
+    bool exec(const QString &sql, const QVariantList &values = {});
+    QString imageDir(const QString &taskId) const;
+
+    QString m_dataDir;
+    QString m_connection;
+    QString m_error;
+    TaskQueue *m_tasks = nullptr;
+    QHash<QString, QString> m_written; // task id -> the state last written (skip no-op updates)
+};
+
+} // namespace comfy

@@ -89,10 +89,9 @@ int main(int argc, char *argv[])
         QStringLiteral("expect-bytes"),
         QStringLiteral("Size the file must have (default: Content-Length of a HEAD request)."),
         QStringLiteral("n"));
-    const QCommandLineOption folderOption(QStringLiteral("folder"),
-                                          QStringLiteral("Folder under ROOT_DIR to link into."),
-                                          QStringLiteral("folder"),
-                                          QStringLiteral("models/checkpoints"));
+    const QCommandLineOption folderOption(
+        QStringLiteral("folder"), QStringLiteral("Folder under ROOT_DIR to link into."),
+        QStringLiteral("folder"), QStringLiteral("models/checkpoints"));
     const QCommandLineOption timeoutOption(QStringLiteral("timeout-s"),
                                            QStringLiteral("Give up after this many seconds."),
                                            QStringLiteral("s"), QStringLiteral("900"));
@@ -106,8 +105,8 @@ int main(int argc, char *argv[])
         die(QStringLiteral("expected URL CACHE_DIR ROOT_DIR (see --help)"), 2);
 
     const QUrl url(args.at(0), QUrl::StrictMode);
-    if (!url.isValid() || (url.scheme() != QLatin1String("http") &&
-                           url.scheme() != QLatin1String("https")))
+    if (!url.isValid() ||
+        (url.scheme() != QLatin1String("http") && url.scheme() != QLatin1String("https")))
         die(QStringLiteral("not an http(s) URL: %1").arg(args.at(0)), 2);
     const QString cacheDir = QDir(args.at(1)).absolutePath();
     const QString rootDir = QDir(args.at(2)).absolutePath();
@@ -231,8 +230,7 @@ int main(int argc, char *argv[])
     std::printf("peak RSS growth %.1f MiB\n", double(growthKiB) / 1024.0);
     std::printf("RESULT bytes=%lld seconds=%.6f mib_per_s=%.2f hwm_before_kib=%lld "
                 "hwm_after_kib=%lld hwm_growth_kib=%lld\n",
-                static_cast<long long>(onDisk), seconds, mibPerS,
-                static_cast<long long>(hwmBefore), static_cast<long long>(hwmAfter),
-                static_cast<long long>(growthKiB));
+                static_cast<long long>(onDisk), seconds, mibPerS, static_cast<long long>(hwmBefore),
+                static_cast<long long>(hwmAfter), static_cast<long long>(growthKiB));
     return 0;
 }

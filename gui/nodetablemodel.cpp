@@ -63,9 +63,11 @@ QVariant NodeTableModel::data(const QModelIndex &index, int role) const
     case Url:
         return node.url.toString() + (node.simulated ? tr(" (simulated)") : QString());
     case State:
-        return nodeStateName(node.state);
+        return nodeStateName(node.state) + (node.draining   ? tr(" (draining)")
+                                            : !node.enabled ? tr(" (disabled)")
+                                                            : QString());
     case Task:
-        return node.taskId;
+        return node.tasks.join(QStringLiteral(", "));
     case Failures:
         return node.failures;
     case LastCheck:

@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config curl ca-certificates
   qt6-base-dev qt6-base-dev-tools qt6-httpserver-dev qt6-websockets-dev libqt6sql6-sqlite libgl-dev libssl-dev
+  # test_fuzz_workflow: clang with libFuzzer and the sanitizer runtimes, llvm-symbolizer for
+  # readable crash stacks.
+  clang libclang-rt-14-dev llvm
 )
 missing=()
 for p in "${packages[@]}"; do

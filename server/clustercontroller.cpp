@@ -21,8 +21,14 @@ QJsonObject nodeToJson(const NodeInfo &node)
         // "cache" is the field the original reserved for the models a node holds.
         {QStringLiteral("status"),
          QJsonObject{{QStringLiteral("status"), nodeStateName(node.state)},
-                     {QStringLiteral("cache"), QJsonObject()}}},
-        {QStringLiteral("task"), node.taskId.isEmpty() ? QJsonValue() : QJsonValue(node.taskId)},
+                     {QStringLiteral("cache"),
+                      QJsonObject{{QStringLiteral("models"),
+                                   QJsonArray::fromStringList(node.loadedModels)}}}}},
+        {QStringLiteral("task"),
+         node.tasks.isEmpty() ? QJsonValue() : QJsonValue(node.tasks.first())},
+        {QStringLiteral("tasks"), QJsonArray::fromStringList(node.tasks)},
+        {QStringLiteral("enabled"), node.enabled},
+        {QStringLiteral("draining"), node.draining},
         {QStringLiteral("simulated"), node.simulated},
         {QStringLiteral("labels"), QJsonArray::fromStringList(node.labels)},
         {QStringLiteral("checked"), node.checked},
@@ -52,6 +58,23 @@ std::variant<QString, ApiError> urlField(const QJsonObject &body)
         return ApiError::badRequest(QStringLiteral("url: must be a string"));
     return url.toString();
 }
+// {"labels": ["a", "b"]}: optional; a list of non-empty strings.
+std::variant<QStringList, ApiError> labelsField(const QJsonObject &body)
+{
+    QStringList labels;
+    const QJsonValue labelsValue = body.value(QLatin1String("labels"));
+    if (labelsValue.isUndefined() || labelsValue.isNull())
+        return labels;
+    if (!labelsValue.isArray())
+        return ApiError::badRequest(QStringLiteral("labels: must be a list of strings"));
+    for (const QJsonValue &label : labelsValue.toArray()) {
+        if (!label.isString() || label.toString().isEmpty())
+            return ApiError::badRequest(
+                QStringLiteral("labels: must be a list of non-empty strings"));
+        labels.append(label.toString());
+    }
+    return labels;
+}
 } // namespace
 
 ClusterController::ClusterController(ApiServer &server, Router &router)
@@ -66,6 +89,14 @@ ClusterController::ClusterController(ApiServer &server, Router &router)
                     bind(&ClusterController::add));
     server.addRoute(Method::Post, QStringLiteral("/cluster/nodes/delete"), Access::Authenticated,
                     bind(&ClusterController::remove));
+    server.addRoute(Method::Post, QStringLiteral("/cluster/nodes/drain"), Access::Authenticated,
+                    bind(&ClusterController::drain));
+    server.addRoute(Method::Post, QStringLiteral("/cluster/nodes/disable"), Access::Authenticated,
+                    bind(&ClusterController::disable));
+    server.addRoute(Method::Post, QStringLiteral("/cluster/nodes/enable"), Access::Authenticated,
+                    bind(&ClusterController::enable));
+    server.addRoute(Method::Post, QStringLiteral("/cluster/nodes/labels"), Access::Authenticated,
+                    bind(&ClusterController::labels));
 }
 
 ApiReply ClusterController::list(const ApiRequest &)
@@ -85,19 +116,11 @@ ApiReply ClusterController::add(const ApiRequest &request)
     const auto url = urlField(object);
     if (std::holds_alternative<ApiError>(url))
         return std::get<ApiError>(url);
-    QStringList labels;
-    const QJsonValue labelsValue = object.value(QLatin1String("labels"));
-    if (!labelsValue.isUndefined() && !labelsValue.isNull()) {
-        if (!labelsValue.isArray())
-            return ApiError::badRequest(QStringLiteral("labels: must be a list of strings"));
-        for (const QJsonValue &label : labelsValue.toArray()) {
-            if (!label.isString() || label.toString().isEmpty())
-                return ApiError::badRequest(
-                    QStringLiteral("labels: must be a list of non-empty strings"));
-            labels.append(label.toString());
-        }
-    }
-    const Result<NodeInfo> node = m_router.nodes().addNode(std::get<QString>(url), labels);
+    const auto labels = labelsField(object);
+    if (std::holds_alternative<ApiError>(labels))
+        return std::get<ApiError>(labels);
+    const Result<NodeInfo> node =
+        m_router.nodes().addNode(std::get<QString>(url), std::get<QStringList>(labels));
     if (!node)
         return ApiError::fromError(node.error());
     return jsonResponse(nodeToJson(node.value()));
@@ -116,6 +139,57 @@ ApiReply ClusterController::remove(const ApiRequest &request)
         return ApiError::fromError(node.error());
     return jsonResponse(
         {{QStringLiteral("url"), node.value().url.toString()}, {QStringLiteral("removed"), true}});
+}
+
+ApiReply ClusterController::control(
+    const ApiRequest &request,
+    const std::function<Result<NodeInfo>(const QString &, const QJsonObject &)> &action)
+{
+    const auto body = request.jsonObject();
+    if (std::holds_alternative<ApiError>(body))
+        return std::get<ApiError>(body);
+    const auto url = urlField(std::get<QJsonObject>(body));
+    if (std::holds_alternative<ApiError>(url))
+        return std::get<ApiError>(url);
+    const Result<NodeInfo> node = action(std::get<QString>(url), std::get<QJsonObject>(body));
+    if (!node)
+        return ApiError::fromError(node.error());
+    return jsonResponse(nodeToJson(node.value()));
+}
+
+ApiReply ClusterController::drain(const ApiRequest &request)
+{
+    return control(request, [this](const QString &url, const QJsonObject &) {
+        return m_router.nodes().drain(url);
+    });
+}
+
+ApiReply ClusterController::disable(const ApiRequest &request)
+{
+    return control(request, [this](const QString &url, const QJsonObject &) {
+        return m_router.nodes().setEnabled(url, false);
+    });
+}
+
+ApiReply ClusterController::enable(const ApiRequest &request)
+{
+    return control(request, [this](const QString &url, const QJsonObject &) {
+        return m_router.nodes().setEnabled(url, true);
+    });
+}
+
+ApiReply ClusterController::labels(const ApiRequest &request)
+{
+    return control(
+        request, [this](const QString &url, const QJsonObject &body) -> Result<NodeInfo> {
+            if (!body.contains(QLatin1String("labels")))
+                return Error::invalid(QStringLiteral("labels"),
+                                      QStringLiteral("labels: required, a list of strings"));
+            const auto labels = labelsField(body);
+            if (std::holds_alternative<ApiError>(labels))
+                return Error::invalid(QStringLiteral("labels"), std::get<ApiError>(labels).message);
+            return m_router.nodes().setLabels(url, std::get<QStringList>(labels));
+        });
 }
 
 } // namespace comfy::server

@@ -4,6 +4,7 @@
 #include "tasks/taskjson.h"
 
 #include <QJsonArray>
+#include <QRegularExpression>
 
 namespace comfy::server {
 
@@ -23,8 +24,9 @@ std::variant<int, ApiError> intQuery(const ApiRequest &request, const QString &k
     const QString text = request.query(key);
     if (text.isEmpty())
         return fallback;
-    bool ok = false;
-    const int value = text.toInt(&ok);
+    static const QRegularExpression digits(QStringLiteral("^-?[0-9]{1,10}$"));
+    bool ok = digits.match(text).hasMatch();
+    const int value = ok ? text.toInt(&ok) : 0;
     if (!ok || value < min || value > max)
         return ApiError::badRequest(
             QStringLiteral("%1: must be a whole number from %2 to %3").arg(key).arg(min).arg(max));
@@ -121,8 +123,9 @@ ApiReply WorkflowController::image(const ApiRequest &request)
     const auto task = m_router.tasks().task(id);
     if (!task)
         return unknownTask(id);
-    bool ok = false;
-    const int n = request.args.at(1).toInt(&ok);
+    static const QRegularExpression digits(QStringLiteral("^[0-9]{1,9}$"));
+    bool ok = digits.match(request.args.at(1)).hasMatch();
+    const int n = ok ? request.args.at(1).toInt(&ok) : -1;
     if (task->status != TaskStatus::Done)
         return ApiError::notFound(QStringLiteral("task %1 is %2: it has no images")
                                       .arg(id, taskStatusName(task->status)));

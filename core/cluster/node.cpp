@@ -22,6 +22,9 @@ QUrl normalizeNodeUrl(const QString &text)
         (url.scheme() != QLatin1String("http") && url.scheme() != QLatin1String("https")) ||
         url.hasQuery() || url.hasFragment())
         return {};
+    for (const QString &part : url.path(QUrl::FullyDecoded).split(QLatin1Char('/')))
+        if (part == QLatin1String(".") || part == QLatin1String(".."))
+            return {}; // a node's address never needs them: refuse rather than guess
     QString path = url.path();
     if (!path.endsWith(QLatin1Char('/')))
         path += QLatin1Char('/');

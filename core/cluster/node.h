@@ -8,8 +8,9 @@
 
 namespace comfy {
 
-// The contract's three node states: usable (idle), running one of our tasks (busy), or not
-// answering its health checks (offline). A node nobody has checked yet counts as offline.
+// The contract's three node states: usable (idle), running our tasks (busy), or not answering
+// its health checks (offline). A node nobody has checked yet counts as offline. Whether it
+// takes new tasks also depends on NodeInfo::enabled and the queue depth.
 enum class NodeState { Offline, Idle, Busy };
 
 QString nodeStateName(NodeState state);
@@ -26,10 +27,13 @@ struct NodeInfo {
     QDateTime addedAt;
     QDateTime lastCheck;
     QDateTime idleSince;
-    QString taskId;         // the task running there, when busy
-    int queueRemaining = 0; // the node's own queue (ours and other clients')
-    QString version;        // system_stats.system.comfyui_version
-    QJsonObject devices;    // {"name": ..., "vram_total": ...} of the first device
+    QStringList tasks;        // our tasks on the node: running, then queued there (pipelining)
+    bool enabled = true;      // false: takes no new tasks (disabled, or drained)
+    bool draining = false;    // finishing its tasks, then disabled
+    QStringList loadedModels; // checkpoints/UNets of the last graph it ran: likely still in VRAM
+    int queueRemaining = 0;   // the node's own queue (ours and other clients')
+    QString version;          // system_stats.system.comfyui_version
+    QJsonObject devices;      // {"name": ..., "vram_total": ...} of the first device
     qint64 tasksRun = 0;
 };
 

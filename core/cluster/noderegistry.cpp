@@ -57,9 +57,10 @@ Result<NodeInfo> NodeRegistry::removeNode(const QString &text)
     Entry *entry = url.isEmpty() ? nullptr : find(url);
     if (!entry)
         return Error::notFound(QStringLiteral("node '%1' is not registered").arg(text));
-    if (entry->info.state == NodeState::Busy)
+    if (!entry->info.tasks.isEmpty())
         return Error::conflict(
-            QStringLiteral("node %1 is running task %2").arg(url.toString(), entry->info.taskId));
+            QStringLiteral("node %1 is running task %2")
+                .arg(url.toString(), entry->info.tasks.join(QStringLiteral(", "))));
     const NodeInfo info = entry->info;
     if (entry->check)
         entry->check->abort();
@@ -86,12 +87,18 @@ std::optional<NodeInfo> NodeRegistry::node(const QUrl &url) const
     return std::nullopt;
 }
 
-QList<NodeInfo> NodeRegistry::idleNodes() const
+bool NodeRegistry::takesTasks(const NodeInfo &info) const
+{
+    return info.state != NodeState::Offline && info.enabled && !info.draining &&
+           info.tasks.size() < m_policy.queueDepth;
+}
+
+QList<NodeInfo> NodeRegistry::availableNodes() const
 {
     QList<NodeInfo> list;
     for (const QUrl &url : m_order) {
-        const NodeInfo &info = m_entries.value(url).info;
-        if (info.state == NodeState::Idle)
+        const NodeInfo &info = m_entries.find(url)->info;
+        if (takesTasks(info))
             list.append(info);
     }
     return list;
@@ -100,29 +107,100 @@ QList<NodeInfo> NodeRegistry::idleNodes() const
 bool NodeRegistry::reserve(const QUrl &url, const QString &taskId)
 {
     Entry *entry = find(url);
-    if (!entry || entry->info.state != NodeState::Idle)
+    if (!entry || !takesTasks(entry->info))
         return false;
     entry->info.state = NodeState::Busy;
-    entry->info.taskId = taskId;
+    entry->info.tasks.append(taskId);
     ++entry->info.tasksRun;
     Q_EMIT nodeChanged(url);
     return true;
 }
 
-void NodeRegistry::release(const QUrl &url)
+void NodeRegistry::release(const QUrl &url, const QString &taskId)
 {
     Entry *entry = find(url);
     if (!entry)
         return;
-    entry->info.taskId.clear();
-    if (entry->info.state != NodeState::Busy) {
-        Q_EMIT nodeChanged(url);
-        return;
+    NodeInfo &info = entry->info;
+    info.tasks.removeOne(taskId);
+    if (info.tasks.isEmpty() && info.state == NodeState::Busy) {
+        info.state = NodeState::Idle;
+        info.idleSince = QDateTime::currentDateTimeUtc();
     }
-    entry->info.state = NodeState::Idle;
-    entry->info.idleSince = QDateTime::currentDateTimeUtc();
+    if (info.draining && info.tasks.isEmpty()) {
+        info.draining = false;
+        info.enabled = false;
+        qCInfo(lcCluster).noquote()
+            << "node drained:" << url.toString() << "(takes no tasks until enabled)";
+        Q_EMIT nodeSettingsChanged(url);
+    }
     Q_EMIT nodeChanged(url);
-    Q_EMIT nodeAvailable(url);
+    if (takesTasks(info))
+        Q_EMIT nodeAvailable(url);
+}
+
+void NodeRegistry::recordModels(const QUrl &url, const QStringList &models)
+{
+    Entry *entry = find(url);
+    if (!entry || models.isEmpty() || entry->info.loadedModels == models)
+        return;
+    entry->info.loadedModels = models;
+    Q_EMIT nodeChanged(url);
+}
+
+NodeRegistry::Entry *NodeRegistry::findText(const QString &text)
+{
+    const QUrl url = normalizeNodeUrl(text);
+    return url.isEmpty() ? nullptr : find(url);
+}
+
+Result<NodeInfo> NodeRegistry::setEnabled(const QString &text, bool enabled)
+{
+    Entry *entry = findText(text);
+    if (!entry)
+        return Error::notFound(QStringLiteral("node '%1' is not registered").arg(text));
+    NodeInfo &info = entry->info;
+    info.enabled = enabled;
+    info.draining = false;
+    qCInfo(lcCluster).noquote() << "node" << (enabled ? "enabled:" : "disabled:")
+                                << info.url.toString();
+    Q_EMIT nodeChanged(info.url);
+    Q_EMIT nodeSettingsChanged(info.url);
+    if (takesTasks(info))
+        Q_EMIT nodeAvailable(info.url);
+    return info;
+}
+
+Result<NodeInfo> NodeRegistry::drain(const QString &text)
+{
+    Entry *entry = findText(text);
+    if (!entry)
+        return Error::notFound(QStringLiteral("node '%1' is not registered").arg(text));
+    NodeInfo &info = entry->info;
+    if (info.tasks.isEmpty()) {
+        info.enabled = false; // nothing to finish: drained at once
+        qCInfo(lcCluster).noquote() << "node drained:" << info.url.toString();
+        Q_EMIT nodeSettingsChanged(info.url);
+    } else {
+        info.draining = true;
+        qCInfo(lcCluster).noquote() << "node draining:" << info.url.toString() << "finishes"
+                                    << info.tasks.size() << "task(s), takes no new ones";
+    }
+    Q_EMIT nodeChanged(info.url);
+    return info;
+}
+
+Result<NodeInfo> NodeRegistry::setLabels(const QString &text, const QStringList &labels)
+{
+    Entry *entry = findText(text);
+    if (!entry)
+        return Error::notFound(QStringLiteral("node '%1' is not registered").arg(text));
+    entry->info.labels = labels;
+    Q_EMIT nodeChanged(entry->info.url);
+    Q_EMIT nodeSettingsChanged(entry->info.url);
+    if (takesTasks(entry->info))
+        Q_EMIT nodeAvailable(entry->info.url); // it may fit a waiting task now
+    return entry->info;
 }
 
 void NodeRegistry::checkNow(const QUrl &url)
@@ -194,7 +272,8 @@ void NodeRegistry::markGood(Entry &entry, int queueRemaining)
         info.idleSince = info.lastCheck;
         qCInfo(lcCluster).noquote() << "node online:" << info.url.toString();
         Q_EMIT nodeChanged(info.url);
-        Q_EMIT nodeAvailable(info.url);
+        if (takesTasks(info))
+            Q_EMIT nodeAvailable(info.url);
         return;
     }
     if (changed)
@@ -213,14 +292,15 @@ void NodeRegistry::markFailed(Entry &entry, const QString &reason)
             << "health check failed:" << info.url.toString() << reason
             << QStringLiteral("(%1/%2)").arg(info.failures).arg(m_policy.failureLimit);
     if (info.state != NodeState::Offline && info.failures >= m_policy.failureLimit) {
-        const QString taskId = info.taskId;
+        const QStringList tasks = info.tasks;
         info.state = NodeState::Offline;
-        info.taskId.clear();
-        entry.statsKnown = false; // it may come back as another ComfyUI
+        info.tasks.clear();
+        info.loadedModels.clear(); // whatever it comes back with, it starts cold
+        entry.statsKnown = false;  // it may come back as another ComfyUI
         qCWarning(lcCluster).noquote() << "node offline:" << info.url.toString() << "after"
                                        << info.failures << "failed checks:" << reason;
         Q_EMIT nodeChanged(info.url);
-        Q_EMIT nodeWentOffline(info.url, taskId, reason);
+        Q_EMIT nodeWentOffline(info.url, tasks, reason);
         return;
     }
     Q_EMIT nodeChanged(info.url);

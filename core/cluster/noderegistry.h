@@ -21,6 +21,7 @@ struct HealthPolicy {
     int intervalMs = 1000;
     int failureLimit = 3; // failed checks in a row before a node is offline
     int timeoutMs = 5000;
+    int queueDepth = 1; // our tasks a node holds at once: 2 queues the next while one runs
 };
 
 // The cluster: every known node, its state, and its health checks. The one place that
@@ -40,12 +41,20 @@ public:
 
     QList<NodeInfo> nodes() const; // in the order they were added
     std::optional<NodeInfo> node(const QUrl &url) const;
-    QList<NodeInfo> idleNodes() const;
+    // Nodes that take a task now: online, enabled, with a free slot (queue depth).
+    QList<NodeInfo> availableNodes() const;
 
-    // Idle -> busy for a task (false when the node is not idle any more).
+    // A slot of the node for a task (false when it has none any more). Busy while it holds any.
     bool reserve(const QUrl &url, const QString &taskId);
-    // Busy -> idle once its task has ended (offline stays offline).
-    void release(const QUrl &url);
+    // The task has ended there: its slot is free (idle when it was the last).
+    void release(const QUrl &url, const QString &taskId);
+    // After a task succeeded there: the models it loaded, for placement by affinity.
+    void recordModels(const QUrl &url, const QStringList &models);
+
+    // Operator controls. NotFound for an unknown node.
+    Result<NodeInfo> setEnabled(const QString &url, bool enabled); // enable also ends a drain
+    Result<NodeInfo> drain(const QString &url); // finish its tasks, take no new ones
+    Result<NodeInfo> setLabels(const QString &url, const QStringList &labels);
     // Something other than a health check saw the node fail (e.g. its websocket dropped):
     // check it now instead of at the next tick.
     void checkNow(const QUrl &url);
@@ -55,7 +64,8 @@ Q_SIGNALS:
     void nodeRemoved(const QUrl &url);
     void nodeChanged(const QUrl &url);
     void nodeAvailable(const QUrl &url); // became idle: a pending task may start there
-    void nodeWentOffline(const QUrl &url, const QString &taskId, const QString &reason);
+    void nodeWentOffline(const QUrl &url, const QStringList &tasks, const QString &reason);
+    void nodeSettingsChanged(const QUrl &url); // labels or enabled: worth keeping across restarts
 
 private:
     struct Entry {
@@ -70,6 +80,8 @@ private:
     void markGood(Entry &entry, int queueRemaining);
     void markFailed(Entry &entry, const QString &reason);
     Entry *find(const QUrl &url);
+    Entry *findText(const QString &url);
+    bool takesTasks(const NodeInfo &info) const;
     const Entry *find(const QUrl &url) const;
 
     QNetworkAccessManager &m_network;

@@ -159,16 +159,18 @@ void PromptRun::onDisconnected()
         return; // after success only /view fetches remain, they need no socket
     m_connectTimer.stop();
     const QString reason = m_socket.errorString();
-    scheduleReconnect(QStringLiteral("lost the websocket connection to %1%2")
-                          .arg(nodeName(), reason.isEmpty() ? QString() : QStringLiteral(": ") + reason));
+    scheduleReconnect(
+        QStringLiteral("lost the websocket connection to %1%2")
+            .arg(nodeName(), reason.isEmpty() ? QString() : QStringLiteral(": ") + reason));
 }
 
 void PromptRun::scheduleReconnect(const QString &reason)
 {
     constexpr int MaxReconnects = 5; // about 15 s in all
     if (!m_posted || m_reconnects >= MaxReconnects) {
-        fail(RunFailure::NodeLost, m_posted ? reason + QStringLiteral(" (no reconnect in %1 tries)").arg(m_reconnects)
-                                            : reason);
+        fail(RunFailure::NodeLost,
+             m_posted ? reason + QStringLiteral(" (no reconnect in %1 tries)").arg(m_reconnects)
+                      : reason);
         return;
     }
     m_missedFrames = true;
@@ -183,7 +185,8 @@ void PromptRun::checkHistory(bool afterSilence)
         return;
     if (m_promptId.isEmpty()) {
         if (afterSilence)
-            fail(RunFailure::NodeLost, QStringLiteral("%1 did not answer POST /prompt").arg(nodeName()));
+            fail(RunFailure::NodeLost,
+                 QStringLiteral("%1 did not answer POST /prompt").arg(nodeName()));
         return; // the POST answer is still to come
     }
     QNetworkRequest request(m_node.resolved(QUrl(QStringLiteral("history/") + m_promptId)));
@@ -196,14 +199,13 @@ void PromptRun::checkHistory(bool afterSilence)
         const QJsonObject entry =
             QJsonDocument::fromJson(reply->readAll()).object().value(m_promptId).toObject();
         const QJsonObject status = entry.value(QLatin1String("status")).toObject();
-        if (reply->error() == QNetworkReply::NoError && status.value(QLatin1String("completed")).isBool()) {
+        if (reply->error() == QNetworkReply::NoError &&
+            status.value(QLatin1String("completed")).isBool()) {
             takeResultsFromHistory(entry);
             return;
         }
         if (afterSilence) {
-            fail(RunFailure::NodeLost, QStringLiteral("%1 sent nothing for %2 s and has not finished the prompt")
-                                           .arg(nodeName())
-                                           .arg(m_silenceTimer.interval() / 1000));
+            checkQueueAfterSilence();
             return;
         }
         m_silenceTimer.start(); // still running: follow it on the new socket
@@ -219,13 +221,45 @@ bool PromptRun::lostWebsocketImages()
     for (auto it = m_graph.begin(); it != m_graph.end(); ++it) {
         if (it.value().toObject().value(QLatin1String("class_type")).toString() ==
             QLatin1String("SaveImageWebsocket")) {
-            fail(RunFailure::NodeLost, QStringLiteral("images of SaveImageWebsocket on %1 may have been "
-                                                      "sent while the websocket was down")
-                                           .arg(nodeName()));
+            fail(RunFailure::NodeLost,
+                 QStringLiteral("images of SaveImageWebsocket on %1 may have been "
+                                "sent while the websocket was down")
+                     .arg(nodeName()));
             return true;
         }
     }
     return false;
+}
+
+void PromptRun::checkQueueAfterSilence()
+{
+    // Silent but alive and still holding the prompt (running a long node, or our prompt waits
+    // behind another on the node): go on waiting; the task timeout bounds it. A node that has
+    // forgotten the prompt will never send its end.
+    QNetworkRequest request(m_node.resolved(QUrl(QStringLiteral("queue"))));
+    request.setTransferTimeout(RequestTimeoutMs);
+    QNetworkReply *reply = m_network.get(request);
+    connect(reply, &QNetworkReply::finished, this, [this, reply] {
+        reply->deleteLater();
+        if (m_finished || m_succeeded)
+            return;
+        const QJsonObject queue = QJsonDocument::fromJson(reply->readAll()).object();
+        bool held = false;
+        for (const char *list : {"queue_running", "queue_pending"})
+            for (const QJsonValue &item : queue.value(QLatin1String(list)).toArray())
+                held = held || item.toArray().at(1).toString() == m_promptId;
+        if (reply->error() == QNetworkReply::NoError && held) {
+            qCInfo(lcComfy).noquote()
+                << "prompt" << m_promptId << "silent for" << m_silenceTimer.interval() / 1000
+                << "s but still in the queue of" << nodeName();
+            m_silenceTimer.start();
+            return;
+        }
+        fail(RunFailure::NodeLost,
+             QStringLiteral("%1 sent nothing for %2 s and no longer has the prompt")
+                 .arg(nodeName())
+                 .arg(m_silenceTimer.interval() / 1000));
+    });
 }
 
 void PromptRun::takeResultsFromHistory(const QJsonObject &entry)
@@ -238,17 +272,20 @@ void PromptRun::takeResultsFromHistory(const QJsonObject &entry)
             const QString type = message.at(0).toString();
             const QJsonObject data = message.at(1).toObject();
             if (type == QLatin1String("execution_error")) {
-                fail(RunFailure::ExecutionError, QStringLiteral("execution error on %1: %2")
-                                                     .arg(nodeName(), protocol::describeExecutionError(data)));
+                fail(RunFailure::ExecutionError,
+                     QStringLiteral("execution error on %1: %2")
+                         .arg(nodeName(), protocol::describeExecutionError(data)));
                 return;
             }
             if (type == QLatin1String("execution_interrupted")) {
                 fail(RunFailure::Interrupted,
-                     QStringLiteral("%1 on %2").arg(protocol::describeInterruption(data), nodeName()));
+                     QStringLiteral("%1 on %2")
+                         .arg(protocol::describeInterruption(data), nodeName()));
                 return;
             }
         }
-        fail(RunFailure::ExecutionError, QStringLiteral("%1 ended the prompt without success").arg(nodeName()));
+        fail(RunFailure::ExecutionError,
+             QStringLiteral("%1 ended the prompt without success").arg(nodeName()));
         return;
     }
     if (lostWebsocketImages())
@@ -260,8 +297,8 @@ void PromptRun::takeResultsFromHistory(const QJsonObject &entry)
     });
     m_outputs.clear();
     for (const QString &id : ids)
-        for (const protocol::ImageRef &ref :
-             protocol::imagesOf(entry.value(QLatin1String("outputs")).toObject().value(id).toObject()))
+        for (const protocol::ImageRef &ref : protocol::imagesOf(
+                 entry.value(QLatin1String("outputs")).toObject().value(id).toObject()))
             m_outputs.append(Output{ref, {}});
     m_succeeded = true;
     m_silenceTimer.stop();

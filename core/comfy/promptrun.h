@@ -80,6 +80,7 @@ private:
     // the results from it; else goes on waiting, or (after a silence) ends as NodeLost.
     void checkHistory(bool afterSilence);
     void takeResultsFromHistory(const QJsonObject &entry);
+    void checkQueueAfterSilence();
     bool lostWebsocketImages(); // true (and failed) when frames may be missing
     void fail(RunFailure failure, const QString &reason);
     QString nodeName() const;

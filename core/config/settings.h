@@ -32,10 +32,13 @@ struct Settings {
     int downloadRetries = 3;        // further attempts, resumed with Range where possible
     // host -> headers sent with downloads from it (gated Hugging Face or Civitai files)
     QHash<QString, QList<QPair<QByteArray, QByteArray>>> downloadAuthHeaders;
-    QString dataDir;          // SQLite database and result images; "" = the platform's app-data folder
-    int taskMaxAttempts = 3;  // runs of one task in all, failovers included
-    int taskTimeoutS = 3600;  // a running task is stopped after this long
-    int taskSilenceS = 600;   // a running node that says nothing this long is checked, then failed over
+    QString dataDir; // SQLite database and result images; "" = the platform's app-data folder
+    int taskMaxAttempts = 3; // runs of one task in all, failovers included
+    int taskTimeoutS = 3600; // a running task is stopped after this long
+    int taskSilenceS =
+        600; // a running node that says nothing this long is checked, then failed over
+    int nodeQueueDepth = 1;   // our tasks a node holds at once (2: the next waits on the node)
+    bool nodeAffinity = true; // prefer nodes that have the task's model loaded
     int healthIntervalMs = 1000;
     int healthFailures = 3;
     int healthTimeoutMs = 5000;

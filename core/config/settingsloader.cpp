@@ -217,15 +217,33 @@ std::vector<SettingSpec> buildSpecs()
         QStringLiteral("Where tasks, nodes and result images are kept across restarts (empty: the "
                        "platform's app-data folder)"),
         textField(&Settings::dataDir, true), showText(&Settings::dataDir));
-    add(prefix + QLatin1String("TASK__MAX_ATTEMPTS"), QStringLiteral("task-max-attempts"), QStringLiteral("n"),
+    add(prefix + QLatin1String("TASK__MAX_ATTEMPTS"), QStringLiteral("task-max-attempts"),
+        QStringLiteral("n"),
         QStringLiteral("Runs of one task in all: a node lost mid-task hands it to another"),
         intField(&Settings::taskMaxAttempts, 1, 100), showInt(&Settings::taskMaxAttempts));
-    add(prefix + QLatin1String("TASK__TIMEOUT_S"), QStringLiteral("task-timeout-s"), QStringLiteral("s"),
+    add(prefix + QLatin1String("TASK__TIMEOUT_S"), QStringLiteral("task-timeout-s"),
+        QStringLiteral("s"),
         QStringLiteral("A task still running after this long is interrupted and fails"),
         intField(&Settings::taskTimeoutS, 1, 7 * 24 * 3600), showInt(&Settings::taskTimeoutS));
-    add(prefix + QLatin1String("TASK__SILENCE_S"), QStringLiteral("task-silence-s"), QStringLiteral("s"),
-        QStringLiteral("A running node silent this long is checked; if the prompt is not done, the task moves on"),
+    add(prefix + QLatin1String("TASK__SILENCE_S"), QStringLiteral("task-silence-s"),
+        QStringLiteral("s"),
+        QStringLiteral("A running node silent this long is checked; if the prompt is not done, the "
+                       "task moves on"),
         intField(&Settings::taskSilenceS, 1, 24 * 3600), showInt(&Settings::taskSilenceS));
+    add(prefix + QLatin1String("NODE__QUEUE_DEPTH"), QStringLiteral("node-queue-depth"),
+        QStringLiteral("n"),
+        QStringLiteral(
+            "Tasks a node holds at once: 2 queues the next one on the node while one runs"),
+        intField(&Settings::nodeQueueDepth, 1, 16), showInt(&Settings::nodeQueueDepth));
+    add(
+        prefix + QLatin1String("NODE__AFFINITY"), QStringLiteral("node-affinity"),
+        QStringLiteral("true|false"),
+        QStringLiteral(
+            "Send a task to a node that has its checkpoint/UNet loaded when one is free"),
+        [](Settings &s, const QString &text) { return applyBool(s.nodeAffinity, text); },
+        [](const Settings &s) {
+            return s.nodeAffinity ? QStringLiteral("true") : QStringLiteral("false");
+        });
     add(prefix + QLatin1String("HEALTH__INTERVAL_MS"), QStringLiteral("health-interval-ms"),
         QStringLiteral("ms"), QStringLiteral("Time between two health checks of a node"),
         intField(&Settings::healthIntervalMs, 10, 3600000), showInt(&Settings::healthIntervalMs));

@@ -41,19 +41,19 @@ void Dispatcher::dispatch()
     do {
         m_again = false;
         for (const QString &id : m_tasks.pendingIds()) {
-            const QList<NodeInfo> idle = m_nodes.idleNodes();
-            if (idle.isEmpty())
+            const QList<NodeInfo> available = m_nodes.availableNodes();
+            if (available.isEmpty())
                 break;
             const auto task = m_tasks.task(id);
             if (!task || task->phase != TaskPhase::Queued)
                 continue; // still downloading its files
-            const auto node = NodeSelector::pick(idle, *task);
+            const auto node = NodeSelector::pick(available, *task, m_policy.affinity);
             if (!node)
                 continue; // no idle node fits this task; a later one may fit another
             if (!m_nodes.reserve(*node, id))
                 continue;
             if (!m_tasks.start(id, *node)) {
-                m_nodes.release(*node);
+                m_nodes.release(*node, id);
                 continue;
             }
             auto *runner = new TaskRunner(id, *node, m_tasks, m_nodes, m_network, m_policy, this);
@@ -82,13 +82,11 @@ Result<bool> Dispatcher::cancel(const QString &taskId)
     return true;
 }
 
-void Dispatcher::onNodeOffline(const QUrl &url, const QString &taskId, const QString &reason)
+void Dispatcher::onNodeOffline(const QUrl &url, const QStringList &tasks, const QString &reason)
 {
-    if (taskId.isEmpty())
-        return;
-    if (const QPointer<TaskRunner> runner = m_runners.value(taskId))
-        runner->abort(QStringLiteral("%1 went offline: %2")
-                          .arg(url.toString(), reason));
+    for (const QString &taskId : tasks)
+        if (const QPointer<TaskRunner> runner = m_runners.value(taskId))
+            runner->abort(QStringLiteral("%1 went offline: %2").arg(url.toString(), reason));
 }
 
 } // namespace comfy

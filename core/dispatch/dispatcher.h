@@ -36,7 +36,7 @@ public Q_SLOTS:
     void dispatch();
 
 private:
-    void onNodeOffline(const QUrl &url, const QString &taskId, const QString &reason);
+    void onNodeOffline(const QUrl &url, const QStringList &tasks, const QString &reason);
 
     TaskQueue &m_tasks;
     NodeRegistry &m_nodes;

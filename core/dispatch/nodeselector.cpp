@@ -1,21 +1,49 @@
 #include "dispatch/nodeselector.h"
 
+#include <QJsonObject>
+
 #include <algorithm>
+#include <tuple>
 
 namespace comfy {
 
-std::optional<QUrl> NodeSelector::pick(const QList<NodeInfo> &idleNodes, const Task &task)
+QStringList NodeSelector::modelsOf(const QJsonObject &graph)
 {
+    QStringList models;
+    for (auto it = graph.begin(); it != graph.end(); ++it) {
+        const QJsonObject inputs = it.value().toObject().value(QLatin1String("inputs")).toObject();
+        for (const char *input : {"ckpt_name", "unet_name"}) {
+            const QJsonValue name = inputs.value(QLatin1String(input));
+            if (name.isString() && !models.contains(name.toString()))
+                models.append(name.toString());
+        }
+    }
+    models.sort();
+    return models;
+}
+
+std::optional<QUrl> NodeSelector::pick(const QList<NodeInfo> &candidates, const Task &task,
+                                       bool affinity)
+{
+    const QStringList models = affinity ? modelsOf(task.graph) : QStringList();
     const NodeInfo *best = nullptr;
-    for (const NodeInfo &node : idleNodes) {
-        if (node.state != NodeState::Idle)
+    // Smaller is better: (tasks already there, model switch needed, idle since).
+    auto rank = [&models](const NodeInfo &node) {
+        const bool warm = !models.isEmpty() &&
+                          std::all_of(models.cbegin(), models.cend(), [&node](const QString &m) {
+                              return node.loadedModels.contains(m);
+                          });
+        return std::make_tuple(node.tasks.size(), warm ? 0 : 1, node.idleSince);
+    };
+    for (const NodeInfo &node : candidates) {
+        if (node.state == NodeState::Offline)
             continue;
         const bool fits =
             std::all_of(task.nodeLabels.cbegin(), task.nodeLabels.cend(),
                         [&node](const QString &label) { return node.labels.contains(label); });
         if (!fits)
             continue;
-        if (!best || node.idleSince < best->idleSince)
+        if (!best || rank(node) < rank(*best))
             best = &node;
     }
     if (!best)

@@ -1,6 +1,7 @@
 #include "dispatch/taskrunner.h"
 
 #include "cluster/noderegistry.h"
+#include "dispatch/nodeselector.h"
 #include "tasks/taskqueue.h"
 
 namespace comfy {
@@ -28,6 +29,8 @@ TaskRunner::TaskRunner(const QString &taskId, const QUrl &node, TaskQueue &tasks
                 m_tasks.setPreview(m_taskId, {image, mimeType});
             });
     connect(&m_run, &PromptRun::finished, this, [this](const QList<OutputImage> &images) {
+        if (const auto task = m_tasks.task(m_taskId))
+            m_nodes.recordModels(m_node, NodeSelector::modelsOf(task->graph));
         m_tasks.finish(m_taskId, images);
         end();
     });
@@ -119,7 +122,7 @@ void TaskRunner::end()
     if (m_ended)
         return;
     m_ended = true;
-    m_nodes.release(m_node);
+    m_nodes.release(m_node, m_taskId);
     Q_EMIT ended(m_taskId);
     deleteLater();
 }

@@ -1,9 +1,9 @@
 #include "router/router.h"
 
 #include "workflows/objectinfo.h"
+#include "workflows/workflowrequest.h"
 
 #include <QStandardPaths>
-#include "workflows/workflowrequest.h"
 
 namespace comfy {
 
@@ -14,10 +14,11 @@ Router::Router(const Settings &settings, QObject *parent)
                   ? QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)
                   : settings.dataDir)
     , m_nodes(m_network, HealthPolicy{settings.healthIntervalMs, settings.healthFailures,
-                                      settings.healthTimeoutMs})
+                                      settings.healthTimeoutMs, settings.nodeQueueDepth})
     , m_tasks(QueueLimits{settings.pendingLimit, settings.historyLimit, settings.taskMaxAttempts})
     , m_dispatcher(m_tasks, m_nodes, m_network,
-                   RunPolicy{settings.taskTimeoutS * 1000, settings.taskSilenceS * 1000})
+                   RunPolicy{settings.taskTimeoutS * 1000, settings.taskSilenceS * 1000,
+                             settings.nodeAffinity})
     , m_cache(m_network, CacheSettings{settings.downloadCacheDir, settings.downloadRootDir,
                                        settings.downloadRecordPath, settings.downloadMaxCacheBytes,
                                        settings.downloadConcurrency,
@@ -35,13 +36,17 @@ Router::Router(const Settings &settings, QObject *parent)
     connect(&m_tasks, &TaskQueue::taskFinished, &m_cache, &DownloadCache::release);
     m_cache.open();
     if (!m_store.open()) {
-        m_storageError = QStringLiteral("cannot use the database in %1: %2").arg(m_store.dataDir(), m_store.error());
+        m_storageError = QStringLiteral("cannot use the database in %1: %2")
+                             .arg(m_store.dataDir(), m_store.error());
         return;
     }
     // The cluster and the tasks as they were: the nodes are checked again, pending tasks run,
     // tasks that were running go back to the queue (TaskQueue::restore).
-    for (const NodeInfo &node : m_store.loadNodes())
+    for (const NodeInfo &node : m_store.loadNodes()) {
         m_nodes.addNode(node.url.toString(), node.labels);
+        if (!node.enabled)
+            m_nodes.setEnabled(node.url.toString(), false);
+    }
     for (const QString &url : settings.nodes)
         m_nodes.addNode(url);
     m_store.follow(m_tasks, m_nodes);

@@ -21,8 +21,9 @@ namespace comfy {
 namespace {
 QString json(const QJsonValue &value)
 {
-    return QString::fromUtf8(value.isArray() ? QJsonDocument(value.toArray()).toJson(QJsonDocument::Compact)
-                                             : QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact));
+    return QString::fromUtf8(value.isArray()
+                                 ? QJsonDocument(value.toArray()).toJson(QJsonDocument::Compact)
+                                 : QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact));
 }
 QJsonValue parse(const QString &text)
 {
@@ -108,16 +109,23 @@ bool TaskStore::open()
     // WAL with synchronous=NORMAL: every committed write survives the process being killed
     // (it is in the OS's hands); only a power cut can take the last transactions.
     const QStringList setup{
-        QStringLiteral("PRAGMA journal_mode=WAL"), QStringLiteral("PRAGMA synchronous=NORMAL"),
-        QStringLiteral("CREATE TABLE IF NOT EXISTS nodes (url TEXT PRIMARY KEY, labels TEXT NOT NULL, "
-                       "added_at TEXT NOT NULL)"),
-        QStringLiteral("CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, type TEXT NOT NULL, "
-                       "params TEXT NOT NULL, graph TEXT NOT NULL, priority INTEGER NOT NULL, node_labels TEXT NOT NULL, "
-                       "webhook TEXT NOT NULL, seed TEXT NOT NULL, downloads TEXT NOT NULL, sampler_steps TEXT NOT NULL, "
-                       "status INTEGER NOT NULL, phase INTEGER NOT NULL, node TEXT NOT NULL, prompt_id TEXT NOT NULL, "
-                       "attempts INTEGER NOT NULL, attempt_errors TEXT NOT NULL, error TEXT NOT NULL, "
-                       "created_at TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, "
-                       "images TEXT NOT NULL)"),
+        QStringLiteral("PRAGMA journal_mode=WAL"),
+        QStringLiteral("PRAGMA synchronous=NORMAL"),
+        QStringLiteral(
+            "CREATE TABLE IF NOT EXISTS nodes (url TEXT PRIMARY KEY, labels TEXT NOT NULL, "
+            "added_at TEXT NOT NULL, enabled INTEGER NOT NULL DEFAULT 1)"),
+        QStringLiteral(
+            "CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, type "
+            "TEXT NOT NULL, "
+            "params TEXT NOT NULL, graph TEXT NOT NULL, priority INTEGER NOT NULL, node_labels "
+            "TEXT NOT NULL, "
+            "webhook TEXT NOT NULL, seed TEXT NOT NULL, downloads TEXT NOT NULL, sampler_steps "
+            "TEXT NOT NULL, "
+            "status INTEGER NOT NULL, phase INTEGER NOT NULL, node TEXT NOT NULL, prompt_id TEXT "
+            "NOT NULL, "
+            "attempts INTEGER NOT NULL, attempt_errors TEXT NOT NULL, error TEXT NOT NULL, "
+            "created_at TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, "
+            "images TEXT NOT NULL)"),
     };
     for (const QString &sql : setup)
         if (!exec(sql))
@@ -130,9 +138,10 @@ QList<Task> TaskStore::loadTasks() const
 {
     QList<Task> tasks;
     QSqlQuery query(QSqlDatabase::database(m_connection, false));
-    query.exec(QStringLiteral("SELECT id, type, params, graph, priority, node_labels, webhook, seed, downloads, "
-                              "sampler_steps, status, phase, node, prompt_id, attempts, attempt_errors, error, "
-                              "created_at, started_at, finished_at, images FROM tasks ORDER BY seq"));
+    query.exec(QStringLiteral(
+        "SELECT id, type, params, graph, priority, node_labels, webhook, seed, downloads, "
+        "sampler_steps, status, phase, node, prompt_id, attempts, attempt_errors, error, "
+        "created_at, started_at, finished_at, images FROM tasks ORDER BY seq"));
     while (query.next()) {
         Task task;
         int c = 0;
@@ -149,8 +158,10 @@ QList<Task> TaskStore::loadTasks() const
             task.seed = seed.toLongLong();
         for (const QJsonValue &value : parse(query.value(c++).toString()).toArray()) {
             const QJsonObject o = value.toObject();
-            task.downloads.append({QUrl(o.value(QLatin1String("url")).toString()), o.value(QLatin1String("folder")).toString(),
-                                   o.value(QLatin1String("file")).toString(), o.value(QLatin1String("field")).toString(),
+            task.downloads.append({QUrl(o.value(QLatin1String("url")).toString()),
+                                   o.value(QLatin1String("folder")).toString(),
+                                   o.value(QLatin1String("file")).toString(),
+                                   o.value(QLatin1String("field")).toString(),
                                    o.value(QLatin1String("sha256")).toString().toLatin1()});
         }
         const QJsonObject steps = parse(query.value(c++).toString()).toObject();
@@ -171,7 +182,8 @@ QList<Task> TaskStore::loadTasks() const
             const QJsonObject o = value.toObject();
             QFile file(QDir(imageDir(task.id)).filePath(o.value(QLatin1String("file")).toString()));
             if (file.open(QIODevice::ReadOnly))
-                task.images.append({file.readAll(), o.value(QLatin1String("mime")).toString().toLatin1()});
+                task.images.append(
+                    {file.readAll(), o.value(QLatin1String("mime")).toString().toLatin1()});
         }
         if (task.status == TaskStatus::Done)
             task.progress = 1.0;
@@ -184,13 +196,15 @@ QList<NodeInfo> TaskStore::loadNodes() const
 {
     QList<NodeInfo> nodes;
     QSqlQuery query(QSqlDatabase::database(m_connection, false));
-    query.exec(QStringLiteral("SELECT url, labels, added_at FROM nodes ORDER BY added_at"));
+    query.exec(
+        QStringLiteral("SELECT url, labels, added_at, enabled FROM nodes ORDER BY added_at"));
     while (query.next()) {
         NodeInfo node;
         node.url = QUrl(query.value(0).toString());
         for (const QJsonValue &label : parse(query.value(1).toString()).toArray())
             node.labels.append(label.toString());
         node.addedAt = timeFrom(query.value(2).toString());
+        node.enabled = query.value(3).toBool();
         nodes.append(node);
     }
     return nodes;
@@ -216,6 +230,10 @@ void TaskStore::follow(TaskQueue &tasks, NodeRegistry &nodes)
             saveNode(*node);
     });
     connect(&nodes, &NodeRegistry::nodeRemoved, this, &TaskStore::forgetNode);
+    connect(&nodes, &NodeRegistry::nodeSettingsChanged, this, [this, &nodes](const QUrl &url) {
+        if (const auto node = nodes.node(url); node && !node->simulated)
+            saveNode(*node);
+    });
 }
 
 bool TaskStore::insert(const Task &task)
@@ -235,14 +253,29 @@ bool TaskStore::saveTask(const Task &task)
     QJsonObject steps;
     for (auto it = task.samplerSteps.cbegin(); it != task.samplerSteps.cend(); ++it)
         steps.insert(it.key(), it.value());
-    const bool saved = exec(QStringLiteral("INSERT OR REPLACE INTO tasks VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks), ?, ?, ?, ?, "
-                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]')"),
-         {task.id, workflowTypeName(task.type), json(task.params), json(task.graph), task.priority,
-          json(QJsonArray::fromStringList(task.nodeLabels)), task.webhook.toString(),
-          task.seed ? QString::number(*task.seed) : QString(), json(downloads), json(steps), int(task.status),
-          int(task.phase), task.node.toString(), task.promptId, task.attempts,
-          json(QJsonArray::fromStringList(task.attemptErrors)), task.error, time(task.createdAt),
-          time(task.startedAt), time(task.finishedAt)});
+    const bool saved = exec(QStringLiteral("INSERT OR REPLACE INTO tasks VALUES (?, (SELECT "
+                                           "COALESCE(MAX(seq), 0) + 1 FROM tasks), ?, ?, ?, ?, "
+                                           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]')"),
+                            {task.id,
+                             workflowTypeName(task.type),
+                             json(task.params),
+                             json(task.graph),
+                             task.priority,
+                             json(QJsonArray::fromStringList(task.nodeLabels)),
+                             task.webhook.toString(),
+                             task.seed ? QString::number(*task.seed) : QString(),
+                             json(downloads),
+                             json(steps),
+                             int(task.status),
+                             int(task.phase),
+                             task.node.toString(),
+                             task.promptId,
+                             task.attempts,
+                             json(QJsonArray::fromStringList(task.attemptErrors)),
+                             task.error,
+                             time(task.createdAt),
+                             time(task.startedAt),
+                             time(task.finishedAt)});
     if (saved)
         m_written.insert(task.id, stateOf(task));
     return saved;
@@ -253,8 +286,9 @@ void TaskStore::updateTask(const Task &task)
     const QString state = stateOf(task);
     if (m_written.value(task.id) == state)
         return; // progress and previews are not kept: they are worthless after a restart
-    exec(QStringLiteral("UPDATE tasks SET status = ?, phase = ?, node = ?, prompt_id = ?, attempts = ?, "
-                        "attempt_errors = ?, error = ?, started_at = ?, finished_at = ? WHERE id = ?"),
+    exec(QStringLiteral(
+             "UPDATE tasks SET status = ?, phase = ?, node = ?, prompt_id = ?, attempts = ?, "
+             "attempt_errors = ?, error = ?, started_at = ?, finished_at = ? WHERE id = ?"),
          {int(task.status), int(task.phase), task.node.toString(), task.promptId, task.attempts,
           json(QJsonArray::fromStringList(task.attemptErrors)), task.error, time(task.startedAt),
           time(task.finishedAt), task.id});
@@ -268,15 +302,18 @@ void TaskStore::saveImages(const Task &task)
     QDir().mkpath(imageDir(task.id));
     QJsonArray images;
     for (qsizetype i = 0; i < task.images.size(); ++i) {
-        const QString name = QStringLiteral("%1.%2").arg(i).arg(extensionOf(task.images[i].mimeType));
+        const QString name =
+            QStringLiteral("%1.%2").arg(i).arg(extensionOf(task.images[i].mimeType));
         QSaveFile file(QDir(imageDir(task.id)).filePath(name));
-        if (!file.open(QIODevice::WriteOnly) || file.write(task.images[i].data) != task.images[i].data.size() ||
-            !file.commit()) {
-            qCWarning(lcStorage).noquote() << "cannot write image" << file.fileName() << file.errorString();
+        if (!file.open(QIODevice::WriteOnly) ||
+            file.write(task.images[i].data) != task.images[i].data.size() || !file.commit()) {
+            qCWarning(lcStorage).noquote()
+                << "cannot write image" << file.fileName() << file.errorString();
             continue;
         }
-        images.append(QJsonObject{{QStringLiteral("file"), name},
-                                  {QStringLiteral("mime"), QString::fromLatin1(task.images[i].mimeType)}});
+        images.append(
+            QJsonObject{{QStringLiteral("file"), name},
+                        {QStringLiteral("mime"), QString::fromLatin1(task.images[i].mimeType)}});
     }
     exec(QStringLiteral("UPDATE tasks SET images = ? WHERE id = ?"), {json(images), task.id});
 }
@@ -290,8 +327,9 @@ void TaskStore::forgetTask(const QString &id)
 
 void TaskStore::saveNode(const NodeInfo &node)
 {
-    exec(QStringLiteral("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?)"),
-         {node.url.toString(), json(QJsonArray::fromStringList(node.labels)), time(node.addedAt)});
+    exec(QStringLiteral("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?)"),
+         {node.url.toString(), json(QJsonArray::fromStringList(node.labels)), time(node.addedAt),
+          node.enabled ? 1 : 0});
 }
 
 void TaskStore::forgetNode(const QUrl &url)

@@ -36,9 +36,13 @@ QString checkRelativeFileName(const QString &name)
         return QStringLiteral("must be a relative file name inside its folder");
     if (name.contains(QChar(0)))
         return QStringLiteral("must not contain NUL");
+    if (name.size() > 1024)
+        return QStringLiteral("is longer than 1024 characters");
     for (const QString &part : name.split(QLatin1Char('/'))) {
         if (part == QLatin1String("..") || part == QLatin1String(".") || part.isEmpty())
             return QStringLiteral("must not contain '.', '..' or empty path segments");
+        if (part.toUtf8().size() > 255) // what file systems take for one name
+            return QStringLiteral("has a path segment longer than 255 bytes");
     }
     return {};
 }

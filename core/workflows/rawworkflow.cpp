@@ -2,6 +2,7 @@
 
 #include <QHash>
 #include <QJsonArray>
+#include <QRegularExpression>
 
 namespace comfy {
 
@@ -63,17 +64,23 @@ Result<BuiltWorkflow> RawWorkflow::build(const QJsonObject &params)
         const QJsonObject inputs = inputsValue.toObject();
         for (auto input = inputs.begin(); input != inputs.end(); ++input) {
             const QString value = input.value().toString();
-            if (input.value().isString() && (value.startsWith(QLatin1String("http://")) ||
-                                             value.startsWith(QLatin1String("https://")))) {
+            const QString folder =
+                input.value().isString() ? folderOf(classType.toString(), input.key()) : QString();
+            if (!folder.isEmpty()) {
+                // A loader's file: an http(s) URL to download, or a name inside its folder.
+                // Other schemes (file://, ftp://, data:) and path tricks are refused here.
                 const QString inputField = field + QStringLiteral(".inputs.") + input.key();
-                const QString folder = folderOf(classType.toString(), input.key());
-                if (folder.isEmpty())
-                    continue; // a URL in a text input is just text
-                const QString problem = checkDownloadUrl(value);
+                static const QRegularExpression scheme(QStringLiteral("^[A-Za-z][A-Za-z0-9+.-]*:"));
+                const bool url =
+                    value.contains(QLatin1String("://")) || scheme.match(value).hasMatch();
+                const QString problem =
+                    url ? checkDownloadUrl(value) : checkRelativeFileName(value);
                 if (!problem.isEmpty())
                     return Error::invalid(inputField, inputField + QStringLiteral(": ") + problem);
-                downloads.insert({it.key(), input.key()},
-                                 files.modelFile(ModelRef{true, value, {}}, folder, inputField));
+                if (url)
+                    downloads.insert(
+                        {it.key(), input.key()},
+                        files.modelFile(ModelRef{true, value, {}}, folder, inputField));
                 continue;
             }
             if (!input.value().isArray())

@@ -1,6 +1,7 @@
 #include "workflows/workflowrequest.h"
 
 #include "workflows/fluxworkflow.h"
+#include "workflows/paramreader.h"
 #include "workflows/rawworkflow.h"
 #include "workflows/stablediffusionworkflow.h"
 
@@ -56,10 +57,11 @@ Result<WorkflowRequest> parseWorkflowRequest(const QJsonObject &body)
     const QJsonValue webhook = body.value(QLatin1String("webhook"));
     if (!webhook.isUndefined() && !webhook.isNull()) {
         const QUrl url(webhook.toString(), QUrl::StrictMode);
-        if (!webhook.isString() || !url.isValid() || url.host().isEmpty() ||
-            (url.scheme() != QLatin1String("http") && url.scheme() != QLatin1String("https")))
-            return Error::invalid(QStringLiteral("webhook"),
-                                  QStringLiteral("webhook: must be an http(s) URL with a host"));
+        const QString problem = webhook.isString()
+                                    ? checkDownloadUrl(webhook.toString())
+                                    : QStringLiteral("must be an http(s) URL with a host");
+        if (!problem.isEmpty())
+            return Error::invalid(QStringLiteral("webhook"), QStringLiteral("webhook: ") + problem);
         request.webhook = url;
     }
     return request;

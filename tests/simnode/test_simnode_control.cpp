@@ -39,6 +39,7 @@ private Q_SLOTS:
     void txt2imgOrderProgressAndCache();
     void ksamplerAdvancedRange();
     void modelFiles();
+    void modelLoadDelay();
     void img2imgKeepsTheSize();
     void repeatLatentBatch();
     void generatedBatchOverWebsocket();
@@ -696,6 +697,95 @@ void TestSimnodeControl::modelFiles()
     QCOMPARE(jsonText(error.value("current_inputs")),
              QStringLiteral(R"({"ckpt_name":["broken.safetensors"]})"));
     QCOMPARE(jsonText(error.value("executed")), QStringLiteral("[]"));
+}
+
+void TestSimnodeControl::modelLoadDelay()
+{
+    // Loading another model than the one loaded last takes the delay; the same model again
+    // costs nothing, whether its loader is cached or executed again.
+    constexpr int delayMs = 600;
+    touch(m_root->filePath(QStringLiteral("models/checkpoints/a.safetensors")));
+    touch(m_root->filePath(QStringLiteral("models/checkpoints/b.safetensors")));
+    touch(m_root->filePath(QStringLiteral("models/unet/flux.safetensors")));
+    m_node->setStepDelayMs(1);
+    QCOMPARE(m_node->modelLoadDelayMs(), 0);
+    m_node->setModelLoadDelayMs(delayMs);
+    QCOMPARE(m_node->modelLoadDelayMs(), delayMs);
+    QCOMPARE(m_node->loadedModel(), QString());
+    QCOMPARE(m_node->modelLoads(), 0);
+    auto ws = connectWs();
+    QVERIFY(ws);
+    // Milliseconds from POST /prompt to promptFinished(success).
+    auto run = [this](const QByteArray &prompt) -> qint64 {
+        QElapsedTimer timer;
+        timer.start();
+        const QString id = post(prompt);
+        if (id.isEmpty() || waitFinished(id) != std::optional<bool>(true))
+            return -1;
+        return timer.elapsed();
+    };
+    // Qt's coarse timers may fire up to 5% early.
+    const qint64 switched = delayMs * 95 / 100;
+
+    qint64 ms = run(txt2img(1, 64, 64, 1, 1, QStringLiteral("a.safetensors")));
+    QVERIFY2(ms >= switched, qPrintable(QStringLiteral("first load took %1 ms").arg(ms)));
+    QCOMPARE(m_node->loadedModel(), QStringLiteral("a.safetensors"));
+    QCOMPARE(m_node->modelLoads(), 1);
+
+    // The same checkpoint: its loader is cached (same inputs as the previous prompt).
+    ms = run(txt2img(2, 64, 64, 1, 1, QStringLiteral("a.safetensors")));
+    QVERIFY2(ms >= 0 && ms < delayMs, qPrintable(QStringLiteral("took %1 ms").arg(ms)));
+    QCOMPARE(m_node->modelLoads(), 1);
+
+    // A prompt without a loader drops it from the cache: it executes again, but the model is
+    // still the loaded one.
+    QCOMPARE(waitFinished(post(quickPrompt())), std::optional<bool>(true));
+    const qsizetype before = ofType(*ws, QStringLiteral("executing")).size();
+    ms = run(txt2img(3, 64, 64, 1, 1, QStringLiteral("a.safetensors")));
+    QVERIFY2(ms >= 0 && ms < delayMs, qPrintable(QStringLiteral("took %1 ms").arg(ms)));
+    bool loaderExecuted = false;
+    for (const QJsonObject &data : ofType(*ws, QStringLiteral("executing"), before))
+        loaderExecuted = loaderExecuted || data.value("node").toString() == QStringLiteral("4");
+    QVERIFY(loaderExecuted);
+    QCOMPARE(m_node->modelLoads(), 1);
+
+    // Another checkpoint, and back: two switches.
+    ms = run(txt2img(4, 64, 64, 1, 1, QStringLiteral("b.safetensors")));
+    QVERIFY2(ms >= switched, qPrintable(QStringLiteral("switch took %1 ms").arg(ms)));
+    QCOMPARE(m_node->loadedModel(), QStringLiteral("b.safetensors"));
+    ms = run(txt2img(5, 64, 64, 1, 1, QStringLiteral("a.safetensors")));
+    QVERIFY2(ms >= switched, qPrintable(QStringLiteral("switch took %1 ms").arg(ms)));
+    QCOMPARE(m_node->modelLoads(), 3);
+
+    // A UNet loader counts too (the checkpoint's loader is cached here).
+    QJsonObject withUnet = QJsonDocument::fromJson(txt2img(5, 64, 64, 1, 1, "a.safetensors"))
+                               .object()
+                               .value("prompt")
+                               .toObject();
+    withUnet.insert(
+        "10", node("UNETLoader", {{"unet_name", "flux.safetensors"}, {"weight_dtype", "default"}}));
+    QJsonObject sampler = withUnet.value("3").toObject();
+    QJsonObject inputs = sampler.value("inputs").toObject();
+    inputs.insert("model", link("10"));
+    sampler.insert("inputs", inputs);
+    withUnet.insert("3", sampler);
+    ms = run(QJsonDocument(withUnet).toJson(QJsonDocument::Compact));
+    QVERIFY2(ms >= switched, qPrintable(QStringLiteral("UNet load took %1 ms").arg(ms)));
+    QCOMPARE(m_node->loadedModel(), QStringLiteral("flux.safetensors"));
+    QCOMPARE(m_node->modelLoads(), 4);
+
+    // A model that fails to load is not loaded.
+    touch(m_root->filePath(QStringLiteral("models/checkpoints/broken.safetensors")),
+          "NOT A MODEL at all");
+    const QString broken = post(txt2img(6, 64, 64, 1, 1, QStringLiteral("broken.safetensors")));
+    QCOMPARE(waitFinished(broken), std::optional<bool>(false));
+    QCOMPARE(m_node->loadedModel(), QStringLiteral("flux.safetensors"));
+    QCOMPARE(m_node->modelLoads(), 4);
+
+    // A restarted node has nothing loaded; the count stays.
+    m_node->resetState();
+    QCOMPARE(m_node->loadedModel(), QString());
+    QCOMPARE(m_node->modelLoads(), 4);
 }
 
 void TestSimnodeControl::img2imgKeepsTheSize()

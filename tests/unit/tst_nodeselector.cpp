@@ -4,6 +4,8 @@
 #include "cluster/node.h"
 #include "dispatch/nodeselector.h"
 
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTest>
 
 using comfy::NodeInfo;
@@ -25,6 +27,8 @@ NodeInfo node(const char *url, NodeState state, int idleSeconds, QStringList lab
     info.checked = true;
     info.idleSince = T0.addSecs(-idleSeconds); // idle for idleSeconds at T0
     info.labels = std::move(labels);
+    if (state == NodeState::Busy)
+        info.tasks = {QStringLiteral("running-task")}; // a busy node holds a task
     return info;
 }
 
@@ -44,6 +48,8 @@ private Q_SLOTS:
     void pick_data();
     void pick();
     void pickDoesNotDependOnOrder();
+    void affinityPrefersANodeWithTheModelLoaded();
+    void modelsOfAGraph();
     void normalizeNodeUrl_data();
     void normalizeNodeUrl();
     void normalizedUrlIsStable();
@@ -69,15 +75,20 @@ void TestNodeSelector::pick_data()
     QTest::newRow("longest idle wins, listed first")
         << QList<NodeInfo>{node("http://b:8188/", Idle, 60), node("http://a:8188/", Idle, 5)}
         << QStringList{} << "http://b:8188/";
-    QTest::newRow("busy skipped even if longest idle")
+    // The registry offers only nodes with a free slot; with a queue depth above 1 that includes
+    // busy ones, which come after every idle one.
+    QTest::newRow("idle before busy, even if the busy one waited longer")
         << QList<NodeInfo>{node("http://a:8188/", Busy, 600), node("http://b:8188/", Idle, 1)}
         << QStringList{} << "http://b:8188/";
     QTest::newRow("offline skipped even if longest idle")
         << QList<NodeInfo>{node("http://a:8188/", Offline, 600), node("http://b:8188/", Idle, 1)}
         << QStringList{} << "http://b:8188/";
-    QTest::newRow("all busy or offline")
+    QTest::newRow("a busy node with a free slot when none is idle")
         << QList<NodeInfo>{node("http://a:8188/", Busy, 10), node("http://b:8188/", Offline, 20)}
-        << QStringList{} << QString();
+        << QStringList{} << "http://a:8188/";
+    QTest::newRow("all offline") << QList<NodeInfo>{node("http://a:8188/", Offline, 10),
+                                                    node("http://b:8188/", Offline, 20)}
+                                 << QStringList{} << QString();
     QTest::newRow("labelled nodes serve unlabelled tasks")
         << QList<NodeInfo>{node("http://a:8188/", Idle, 10, {"gpu", "sdxl"})} << QStringList{}
         << "http://a:8188/";
@@ -101,10 +112,10 @@ void TestNodeSelector::pick_data()
         << QList<NodeInfo>{node("http://a:8188/", Idle, 60, {"cpu"}),
                            node("http://b:8188/", Idle, 60)}
         << QStringList{"gpu"} << QString();
-    QTest::newRow("the only fitting node is busy")
+    QTest::newRow("the only fitting node is busy (with a free slot)")
         << QList<NodeInfo>{node("http://a:8188/", Busy, 60, {"gpu"}),
                            node("http://b:8188/", Idle, 60)}
-        << QStringList{"gpu"} << QString();
+        << QStringList{"gpu"} << "http://a:8188/";
     QTest::newRow("one of two labels missing everywhere")
         << QList<NodeInfo>{node("http://a:8188/", Idle, 60, {"gpu"}),
                            node("http://b:8188/", Idle, 60, {"sdxl"})}
@@ -207,6 +218,50 @@ void TestNodeSelector::normalizedUrlIsStable()
     for (const QString &spelling : spellings)
         QCOMPARE(comfy::normalizeNodeUrl(spelling), first);
     QCOMPARE(comfy::normalizeNodeUrl(first.toString()), first);
+}
+
+void TestNodeSelector::affinityPrefersANodeWithTheModelLoaded()
+{
+    Task task;
+    task.graph = QJsonObject{
+        {QStringLiteral("4"),
+         QJsonObject{
+             {QStringLiteral("class_type"), QStringLiteral("CheckpointLoaderSimple")},
+             {QStringLiteral("inputs"),
+              QJsonObject{{QStringLiteral("ckpt_name"), QStringLiteral("sdxl.safetensors")}}}}}};
+    NodeInfo cold = node("http://cold:8188/", NodeState::Idle, 600);
+    cold.loadedModels = {QStringLiteral("sd15.safetensors")};
+    NodeInfo warm = node("http://warm:8188/", NodeState::Idle, 5);
+    warm.loadedModels = {QStringLiteral("sdxl.safetensors")};
+    QCOMPARE(NodeSelector::pick({cold, warm}, task, true)->host(), QStringLiteral("warm"));
+    // Off: the longest idle, whatever it holds.
+    QCOMPARE(NodeSelector::pick({cold, warm}, task, false)->host(), QStringLiteral("cold"));
+    // An idle cold node still beats a warm one that is busy.
+    NodeInfo busyWarm = node("http://busywarm:8188/", NodeState::Busy, 5);
+    busyWarm.loadedModels = warm.loadedModels;
+    QCOMPARE(NodeSelector::pick({cold, busyWarm}, task, true)->host(), QStringLiteral("cold"));
+    // A warm node must hold every model of the task (base and refiner).
+    task.graph.insert(
+        QStringLiteral("5"),
+        QJsonObject{
+            {QStringLiteral("class_type"), QStringLiteral("CheckpointLoaderSimple")},
+            {QStringLiteral("inputs"),
+             QJsonObject{{QStringLiteral("ckpt_name"), QStringLiteral("refiner.safetensors")}}}});
+    QCOMPARE(NodeSelector::pick({cold, warm}, task, true)->host(), QStringLiteral("cold"));
+}
+
+void TestNodeSelector::modelsOfAGraph()
+{
+    const QJsonObject graph = QJsonDocument::fromJson(R"({
+        "1": {"class_type": "UNETLoader", "inputs": {"unet_name": "flux1-dev.safetensors", "weight_dtype": "default"}},
+        "2": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "b.safetensors"}},
+        "3": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "a.safetensors"}},
+        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "a.safetensors"}},
+        "5": {"class_type": "LoraLoader", "inputs": {"lora_name": "l.safetensors", "model": ["2", 0]}},
+        "6": {"class_type": "KSampler", "inputs": {"model": ["2", 0]}}})")
+                                  .object();
+    QCOMPARE(NodeSelector::modelsOf(graph),
+             QStringList({"a.safetensors", "b.safetensors", "flux1-dev.safetensors"}));
 }
 
 QTEST_GUILESS_MAIN(TestNodeSelector)

@@ -231,6 +231,7 @@ void Executor::reset()
     m_interruptRequested = false;
     m_clientId.reset();
     m_lastNodeId.clear();
+    m_loadedModel.clear(); // a restarted node has no model loaded
     m_outputCache.clear();
     m_uiCache.clear();
     m_previewPrefixes.clear();
@@ -584,11 +585,37 @@ void Executor::stageNext()
             run.plan = NodePlan{{step}, {}};
         } else {
             run.plan = planNode(run.call);
+            chargeModelLoad(run);
         }
         run.step = 0;
         scheduleStep(run.plan.steps.isEmpty() ? 0 : run.plan.steps.first().delayMs);
         return;
     }
+}
+
+// A loader of another model than the one loaded last: its first step waits for the load too,
+// and once it succeeded that model is the loaded one. A loader that does not execute (cached,
+// the same inputs as in the previous prompt) loads nothing.
+void Executor::chargeModelLoad(Run &run)
+{
+    const QString &cls = run.call.classType;
+    QString model;
+    if (cls.contains(QLatin1String("CheckpointLoader")))
+        model = run.call.widgets.value(QLatin1String("ckpt_name")).toString();
+    else if (cls == QLatin1String("UNETLoader"))
+        model = run.call.widgets.value(QLatin1String("unet_name")).toString();
+    if (model.isEmpty() || model == m_loadedModel)
+        return;
+    if (!run.plan.steps.isEmpty())
+        run.plan.steps.first().delayMs += m_modelLoadDelayMs;
+    run.plan.complete = [this, model, complete = std::move(run.plan.complete)]() {
+        NodeOutcome outcome = complete ? complete() : NodeOutcome(NodeDone{});
+        if (std::holds_alternative<NodeDone>(outcome)) {
+            m_loadedModel = model;
+            ++m_modelLoads;
+        }
+        return outcome;
+    };
 }
 
 void Executor::scheduleStep(int delayMs)

@@ -74,6 +74,12 @@ public:
 
     void setStepDelayMs(int ms) { m_stepDelayMs = qMax(0, ms); }
     int stepDelayMs() const { return m_stepDelayMs; }
+    // A model loader (CheckpointLoader*, UNETLoader) that executes with another model than the
+    // one loaded last takes this much longer; the same model again costs nothing.
+    void setModelLoadDelayMs(int ms) { m_modelLoadDelayMs = qMax(0, ms); }
+    int modelLoadDelayMs() const { return m_modelLoadDelayMs; }
+    QString loadedModel() const { return m_loadedModel; } // "" before the first load
+    int modelLoads() const { return m_modelLoads; }       // the first load and every switch
     void setFailNextPrompts(int count, const QString &message);
     void setHang(bool hang);
     bool hang() const { return m_hang; }
@@ -98,6 +104,7 @@ private:
     QList<SimValue> outputsOf(const QString &id) const;
     NodeCall makeCall(const QString &id) const;
     void stageNext();
+    void chargeModelLoad(Run &run);
     void scheduleStep(int delayMs);
     void advance();
     void completeNode(const QString &id);
@@ -118,6 +125,9 @@ private:
     bool m_hang = false;
     bool m_stalled = false;
     int m_stepDelayMs = 5;
+    int m_modelLoadDelayMs = 0;
+    QString m_loadedModel;
+    int m_modelLoads = 0;
     int m_failNext = 0;
     QString m_failMessage;
 

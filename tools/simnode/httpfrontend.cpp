@@ -12,6 +12,10 @@ void TrackingTcpServer::incomingConnection(qintptr handle)
     auto socket = std::make_unique<QTcpSocket>();
     if (!socket->setSocketDescriptor(handle))
         return;
+    // Like ComfyUI, whose asyncio transports set TCP_NODELAY on every connection (Python 3.6+):
+    // a small message (a websocket frame right after another) leaves at once instead of waiting
+    // for the ACK of the previous one.
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     socket->setParent(this); // QAbstractHttpServer deletes it when the connection ends
     m_sockets.removeAll(QPointer<QTcpSocket>());
     m_sockets << socket.get();

@@ -39,7 +39,12 @@ int main(int argc, char *argv[])
         QStringLiteral("step-delay-ms"),
         QStringLiteral("Duration of each simulated step and node execution."), QStringLiteral("N"),
         QStringLiteral("5"));
-    parser.addOptions({portOption, rootOption, listenOption, delayOption});
+    const QCommandLineOption loadDelayOption(
+        QStringLiteral("model-load-delay-ms"),
+        QStringLiteral("Extra duration of a model loader whose model differs from the one loaded "
+                       "last (a checkpoint switch)."),
+        QStringLiteral("N"), QStringLiteral("0"));
+    parser.addOptions({portOption, rootOption, listenOption, delayOption, loadDelayOption});
     parser.process(app);
 
     if (!parser.isSet(rootOption)) {
@@ -57,6 +62,11 @@ int main(int argc, char *argv[])
         std::fprintf(stderr, "comfy-simnode: invalid --step-delay-ms\n");
         return 2;
     }
+    const int loadDelay = parser.value(loadDelayOption).toInt(&ok);
+    if (!ok || loadDelay < 0) {
+        std::fprintf(stderr, "comfy-simnode: invalid --model-load-delay-ms\n");
+        return 2;
+    }
     QHostAddress address;
     if (!address.setAddress(parser.value(listenOption))) {
         std::fprintf(stderr, "comfy-simnode: invalid --listen address\n");
@@ -70,6 +80,7 @@ int main(int argc, char *argv[])
 
     simnode::SimulatedNode node(root);
     node.setStepDelayMs(delay);
+    node.setModelLoadDelayMs(loadDelay);
     if (node.listen(address, quint16(port)) == 0) {
         std::fprintf(stderr, "comfy-simnode: cannot listen on %s:%u\n",
                      qPrintable(address.toString()), port);

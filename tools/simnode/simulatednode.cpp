@@ -764,6 +764,16 @@ int SimulatedNode::stepDelayMs() const
     return d->executor.stepDelayMs();
 }
 
+void SimulatedNode::setModelLoadDelayMs(int ms)
+{
+    d->executor.setModelLoadDelayMs(ms);
+}
+
+int SimulatedNode::modelLoadDelayMs() const
+{
+    return d->executor.modelLoadDelayMs();
+}
+
 void SimulatedNode::setFailNextPrompts(int count, const QString &exceptionMessage)
 {
     d->executor.setFailNextPrompts(count, exceptionMessage);
@@ -841,6 +851,16 @@ QString SimulatedNode::runningPromptId() const
 QStringList SimulatedNode::pendingPromptIds() const
 {
     return d->executor.pendingPromptIds();
+}
+
+QString SimulatedNode::loadedModel() const
+{
+    return d->executor.loadedModel();
+}
+
+int SimulatedNode::modelLoads() const
+{
+    return d->executor.modelLoads();
 }
 
 QStringList SimulatedNode::connectedClientIds() const

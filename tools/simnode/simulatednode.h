@@ -39,6 +39,11 @@ public:
     // Behaviour switches.
     void setStepDelayMs(int ms); // each simulated step / node execution takes this (default 5)
     int stepDelayMs() const;
+    // Executing a model loader (CheckpointLoaderSimple and the other CheckpointLoader classes,
+    // UNETLoader) whose model differs from the one this node loaded last takes this much longer,
+    // like a GPU node switching checkpoints; the same model again costs nothing (default 0).
+    void setModelLoadDelayMs(int ms);
+    int modelLoadDelayMs() const;
     // The next `count` prompts to start end with execution_error (RuntimeError, this message)
     // at their first node.
     void setFailNextPrompts(int count,
@@ -60,6 +65,8 @@ public:
     QString runningPromptId() const;        // empty when idle
     QStringList pendingPromptIds() const;   // queued, in execution order
     QStringList connectedClientIds() const; // websockets' client ids (generated for anonymous)
+    QString loadedModel() const; // the model loaded last ("" before any, and after resetState())
+    int modelLoads() const;      // models loaded: the first one and every switch to another
 
     // The signals are queued (delivered from the event loop), so that a slot may stop or delete
     // the node.

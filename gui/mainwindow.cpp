@@ -55,6 +55,20 @@ MainWindow::MainWindow(Router &router, const QString &apiAddress, QWidget *paren
     connect(add, &QPushButton::clicked, this, &MainWindow::addNode);
     connect(m_nodeUrl, &QLineEdit::returnPressed, this, &MainWindow::addNode);
     connect(remove, &QPushButton::clicked, this, &MainWindow::removeSelectedNode);
+    // Fix the farm in seconds: stop sending work to a node, let it finish, take it back.
+    auto *drain = new QPushButton(tr("Drain"), central);
+    auto *disable = new QPushButton(tr("Disable"), central);
+    auto *enable = new QPushButton(tr("Enable"), central);
+    drain->setToolTip(tr("Finish its tasks, then take no new ones"));
+    nodeBar->addWidget(drain);
+    nodeBar->addWidget(disable);
+    nodeBar->addWidget(enable);
+    connect(drain, &QPushButton::clicked, this,
+            [this] { controlSelectedNode(NodeControl::Drain); });
+    connect(disable, &QPushButton::clicked, this,
+            [this] { controlSelectedNode(NodeControl::Disable); });
+    connect(enable, &QPushButton::clicked, this,
+            [this] { controlSelectedNode(NodeControl::Enable); });
 
     auto *taskBar = new QHBoxLayout;
     auto *cancel = new QPushButton(tr("Cancel task"), central);
@@ -111,6 +125,20 @@ void MainWindow::removeSelectedNode()
         m_router.nodes().removeNode(m_nodeModel->urlAt(rows.first().row()).toString());
     if (!removed)
         QMessageBox::warning(this, tr("Remove node"), removed.error().message);
+}
+
+void MainWindow::controlSelectedNode(NodeControl control)
+{
+    const QModelIndexList rows = m_nodeView->selectionModel()->selectedRows();
+    if (rows.isEmpty())
+        return;
+    const QString url = m_nodeModel->urlAt(rows.first().row()).toString();
+    NodeRegistry &nodes = m_router.nodes();
+    const Result<NodeInfo> result = control == NodeControl::Drain     ? nodes.drain(url)
+                                    : control == NodeControl::Disable ? nodes.setEnabled(url, false)
+                                                                      : nodes.setEnabled(url, true);
+    if (!result)
+        QMessageBox::warning(this, tr("Node"), result.error().message);
 }
 
 void MainWindow::cancelSelectedTask()

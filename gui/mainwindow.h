@@ -26,9 +26,14 @@ public:
     TaskTableModel *taskModel() const { return m_taskModel; }
     QLineEdit *nodeUrlEdit() const { return m_nodeUrl; }
 
+    enum class NodeControl { Drain, Disable, Enable };
+    void controlSelectedNode(NodeControl control);
+    QTableView *nodeView() const { return m_nodeView; }
+
 public Q_SLOTS:
     void addNode();
     void removeSelectedNode();
+
     void cancelSelectedTask();
 
 private:

@@ -7,6 +7,7 @@
 #include "tasktablemodel.h"
 
 #include <QLineEdit>
+#include <QTableView>
 #include <QTest>
 
 using namespace comfy;
@@ -47,6 +48,16 @@ void TestMainWindow::showsNodesAndTasksLive()
     QTRY_COMPARE(
         nodes->data(nodes->index(1, gui::NodeTableModel::State), Qt::DisplayRole).toString(),
         QStringLiteral("idle"));
+
+    // Disable the second node from the window, then take it back.
+    window.nodeView()->selectRow(1);
+    window.controlSelectedNode(gui::MainWindow::NodeControl::Disable);
+    QVERIFY(nodes->data(nodes->index(1, gui::NodeTableModel::State), Qt::DisplayRole)
+                .toString()
+                .contains(QLatin1String("disabled")));
+    QCOMPARE(router.nodes().nodes().at(1).enabled, false);
+    window.controlSelectedNode(gui::MainWindow::NodeControl::Enable);
+    QCOMPARE(router.nodes().nodes().at(1).enabled, true);
 
     auto *tasks = window.taskModel();
     QCOMPARE(tasks->rowCount(), 0);

@@ -42,7 +42,9 @@
 #   - the router's VmRSS / VmHWM (/proc/PID/status) at start, after (a), after (b) and the
 #     drain, and after (c). The history limit is set above anything the run can accept (so
 #     that every task stays readable), so memory grows with the tasks kept; (c) shows what a
-#     request alone costs.
+#     request alone costs. The simulated nodes run inside the router's process (--demo), so
+#     its RSS includes theirs: each keeps the history of its last 10000 prompts, as ComfyUI
+#     does.
 # Prints a table, writes bench/results/load.txt and load.json, and stops the router and
 # removes the temporary folder on exit. Exit status 1 when a check fails.
 set -euo pipefail
@@ -258,10 +260,11 @@ summary_value() { sed -n "s/^$2=//p" "$1"; }
 mem_start=$(memory)
 
 # --- (a) polling while TASKS tasks are submitted ------------------------------------------------
+: >"$tmp/seeds.txt"
 : >"$tmp/submitted.txt"
-submit 20 "$tmp/submitted.txt" # the tasks wrk polls
-awk '$1 == 200 { print $2 }' "$tmp/submitted.txt" >"$tmp/poll-ids.txt"
-[ "$(wc -l <"$tmp/poll-ids.txt")" -eq 20 ] || { echo "the first tasks were not accepted:" >&2; cat "$tmp/submitted.txt" >&2; exit 1; }
+submit 20 "$tmp/seeds.txt" # the tasks wrk polls
+awk '$1 == 200 { print $2 }' "$tmp/seeds.txt" >"$tmp/poll-ids.txt"
+[ "$(wc -l <"$tmp/poll-ids.txt")" -eq 20 ] || { echo "the first tasks were not accepted:" >&2; cat "$tmp/seeds.txt" >&2; exit 1; }
 say "(a) wrk: GET /workflow/{id} for $POLL_SECONDS s, $CONNECTIONS connections, while curl submits $TASKS tasks"
 WRK_IDS="$tmp/poll-ids.txt" WRK_SUMMARY="$tmp/poll.summary" \
   wrk -t "$THREADS" -c "$CONNECTIONS" -d "${POLL_SECONDS}s" --timeout 5s --latency \
@@ -278,7 +281,7 @@ submit_ok=$(awk '$1 == 200' "$tmp/submitted.txt" | wc -l)
 submit_429=$(awk '$1 == 429' "$tmp/submitted.txt" | wc -l)
 submit_other=$(awk '$1 != 200 && $1 != 429' "$tmp/submitted.txt" | wc -l)
 submit_5xx=$(awk '$1 >= 500 || $1 == 0' "$tmp/submitted.txt" | wc -l)
-say "(a) $(summary_value "$tmp/poll.summary" rps) GET/s; curl: $submit_ok of $((TASKS + 20)) tasks accepted in $submit_seconds s"
+say "(a) $(summary_value "$tmp/poll.summary" rps) GET/s; curl: $submit_ok of $TASKS tasks accepted in $submit_seconds s"
 
 # --- (b) POST flood ------------------------------------------------------------------------------
 say "(b) wrk: POST /workflow for at most $POST_SECONDS s and $POST_MAX requests, $CONNECTIONS connections"
@@ -319,7 +322,9 @@ mem_steady=$(memory)
 
 # --- checks ---------------------------------------------------------------------------------------
 # Every id a client was given.
-{ awk '$1 == 200 { print $2 }' "$tmp/submitted.txt"; cat "$tmp/post-ids.txt"; } >"$tmp/client-ids.txt"
+cat "$tmp/poll-ids.txt" >"$tmp/client-ids.txt"
+awk '$1 == 200 { print $2 }' "$tmp/submitted.txt" >>"$tmp/client-ids.txt"
+cat "$tmp/post-ids.txt" >>"$tmp/client-ids.txt"
 sort "$tmp/client-ids.txt" >"$tmp/client-sorted.txt"
 client_ids=$(wc -l <"$tmp/client-sorted.txt")
 client_dups=$(uniq -d "$tmp/client-sorted.txt" | wc -l)
@@ -420,20 +425,20 @@ mkdir -p bench/results
   echo "Load benchmark (bench/load.sh): comfy-router --server --demo --demo-nodes $NODES --demo-step-delay-ms $STEP_DELAY_MS, loopback only"
   echo "wrk -t$THREADS -c$CONNECTIONS; pending limit $PENDING_LIMIT; Raw task LoadImage -> ImageInvert -> SaveImage on SIMULATED nodes"
   echo "date $date_utc; commit $commit$dirty; $cpu, $cores cores, $mem_gib GiB RAM; $os, Linux $kernel; $fs"
-  echo "wrk $wrk_version, Qt $qt_version"
+  echo "wrk $wrk_version, Qt $qt_version; RSS is the whole process, the $NODES simulated nodes (each keeping its last 10000 prompts) included"
   echo
   printf '%-36s %12s %10s %10s %10s %8s %8s %8s %8s\n' phase "requests" "req/s" "p50 ms" "p99 ms" "2xx" "429" "5xx" "errors"
   printf '%-36s %12s %10s %10s %10s %8s %8s %8s %8s\n' "(a) GET /workflow/{id}, ${POLL_SECONDS}s" \
     "$(pa requests)" "$(pa rps)" "$(pa p50_ms)" "$(pa p99_ms)" "$(pa s2xx)" "$(pa s429)" "$(pa s5xx)" "$(pa socket_errors)"
   printf '%-36s %12s %10s %10s %10s %8s %8s %8s %8s\n' "(a) curl POST /workflow, sequential" \
-    "$((TASKS + 20))" "$(awk -v n="$TASKS" -v s="$submit_seconds" 'BEGIN { printf "%.1f", n / s }')" "-" "-" \
+    "$TASKS" "$(awk -v n="$TASKS" -v s="$submit_seconds" 'BEGIN { printf "%.1f", n / s }')" "-" "-" \
     "$submit_ok" "$submit_429" "$submit_5xx" "0"
   printf '%-36s %12s %10s %10s %10s %8s %8s %8s %8s\n' "(b) wrk POST /workflow, ${POST_SECONDS}s max" \
     "$(pb requests)" "$(pb rps)" "$(pb p50_ms)" "$(pb p99_ms)" "$(pb s2xx)" "$(pb s429)" "$(pb s5xx)" "$(pb socket_errors)"
   printf '%-36s %12s %10s %10s %10s %8s %8s %8s %8s\n' "(c) GET /workflow/{id}, ${STEADY_SECONDS}s, idle" \
     "$(pc requests)" "$(pc rps)" "$(pc p50_ms)" "$(pc p99_ms)" "$(pc s2xx)" "$(pc s429)" "$(pc s5xx)" "$(pc socket_errors)"
   echo
-  printf '%-44s %s\n' "tasks accepted (ids given to clients)" "$client_ids"
+  printf '%-44s %s\n' "tasks accepted (ids given to clients)" "$client_ids (20 polled + curl + wrk POST)"
   printf '%-44s %s\n' "tasks accepted, answer dropped by wrk at stop" "$unseen_ids"
   printf '%-44s %s\n' "tasks the router has" "$router_ids"
   printf '%-44s %s\n' "done (GET /workflow/{id})" "$done_ids"
@@ -473,7 +478,7 @@ cat >bench/results/load.json <<EOF
   "versions": {"wrk": $(json_str "$wrk_version"), "qt": $(json_str "$qt_version")},
   "settings": {"tasks": $TASKS, "poll_seconds": $POLL_SECONDS, "post_seconds": $POST_SECONDS, "post_max": $POST_MAX, "connections": $CONNECTIONS, "threads": $THREADS, "nodes": $NODES, "step_delay_ms": $STEP_DELAY_MS, "pending_limit": $PENDING_LIMIT, "steady_seconds": $STEADY_SECONDS},
   "poll": $(phase_json "$tmp/poll.summary"),
-  "submit": {"requests": $((TASKS + 20)), "seconds": $submit_seconds, "accepted": $submit_ok, "status_429": $submit_429, "status_5xx": $submit_5xx},
+  "submit": {"requests": $TASKS, "seconds": $submit_seconds, "accepted": $submit_ok, "status_429": $submit_429, "status_5xx": $submit_5xx},
   "post": $(phase_json "$tmp/post.summary"),
   "steady": $(phase_json "$tmp/steady.summary"),
   "tasks": {"accepted_seen": $client_ids, "accepted_unseen": $unseen_ids, "router": $router_ids, "done": $done_ids, "done_log_lines": $done_lines, "lost": $lost, "duplicated": $duplicated, "drain_seconds": $drain_seconds},

@@ -617,7 +617,8 @@ QList<Row> workflowRows()
         for (const Named &bad : badUrls())
             addRaw(name + ' ' + bad.name, compact(with(raw, path, QString::fromUtf8(bad.value))),
                    path);
-        // File names in a Raw graph are the node's to check (it lists its own files).
+        for (const Named &bad : badNames())
+            addRaw(name + " name " + bad.name, withLiteral(raw, path, jsonString(bad.value)), path);
     }
     const QString prompt = QStringLiteral("params.prompt");
     addRaw("no prompt", compact(with(raw, prompt, Remove)), prompt);

@@ -6,9 +6,11 @@
 #include "router/router.h"
 #include "simcluster.h"
 
+#include <QHttpServer>
 #include <QJsonArray>
 #include <QSet>
 #include <QTest>
+#include <QWebSocket>
 
 using namespace comfy;
 using namespace testsupport;
@@ -96,6 +98,7 @@ private Q_SLOTS:
     void hungNodeTimesOut();
     void droppedWebSocketDoesNotLoseTheTask();
     void restartKeepsNodesAndTasks();
+    void promptRefusedWith5xxFailsOver();
     void manyTasksSpreadOverNodes();
     void listTasks();
 };
@@ -575,7 +578,7 @@ void TestApi::hungNodeTimesOut()
     QCOMPARE(task->status, TaskStatus::Error);
     QVERIFY2(task->error.contains(QLatin1String("timed out after 1 s")), qPrintable(task->error));
     QVERIFY(task->startedAt.msecsTo(task->finishedAt) < 2500); // not much past its timeout
-    QTRY_VERIFY(h.allIdle()); // the node is not held
+    QTRY_VERIFY(h.allIdle());                                  // the node is not held
     h.cluster.node(0).setHang(false);
     const QString next = h.submit(saveImageGraph());
     QTRY_VERIFY_WITH_TIMEOUT(h.finished(next), 10000);
@@ -674,6 +677,73 @@ void TestApi::listTasks()
     QCOMPARE(tasks.at(0).toObject().value(QLatin1String("id")).toString(), first);
     QCOMPARE(h.client->get(QStringLiteral("/workflow?status=bogus")).status, 400);
     QCOMPARE(h.client->get(QStringLiteral("/workflow?limit=0")).status, 400);
+}
+
+namespace {
+// A node that is up (health checks, websocket) but refuses every prompt with 503, as a
+// ComfyUI behind an overloaded proxy does.
+class RefusingNode {
+public:
+    RefusingNode()
+    {
+        m_http.route(QStringLiteral("/queue"), [] {
+            return QHttpServerResponse(
+                QJsonObject{{QStringLiteral("queue_running"), QJsonArray()},
+                            {QStringLiteral("queue_pending"), QJsonArray()}});
+        });
+        m_http.route(QStringLiteral("/system_stats"),
+                     [] { return QHttpServerResponse(QJsonObject()); });
+        m_http.route(QStringLiteral("/prompt"), [this] {
+            ++prompts;
+            return QHttpServerResponse(QByteArrayLiteral("text/plain"),
+                                       QByteArrayLiteral("overloaded"),
+                                       QHttpServerResponse::StatusCode::ServiceUnavailable);
+        });
+        m_http.route(QStringLiteral("/ws"), [](QHttpServerResponder &&) {});
+        QObject::connect(&m_http, &QAbstractHttpServer::newWebSocketConnection, &m_http, [this] {
+            while (auto socket =
+                       std::unique_ptr<QWebSocket>(m_http.nextPendingWebSocketConnection()))
+                m_sockets.push_back(std::move(socket));
+        });
+        port = m_http.listen(QHostAddress::LocalHost, 0);
+    }
+    QString url() const { return QStringLiteral("http://127.0.0.1:%1/").arg(port); }
+    int prompts = 0;
+    quint16 port = 0;
+
+private:
+    QHttpServer m_http;
+    std::vector<std::unique_ptr<QWebSocket>> m_sockets;
+};
+} // namespace
+
+void TestApi::promptRefusedWith5xxFailsOver()
+{
+    // A 5xx is the node's fault, not the graph's: the task is tried again (on whichever node is
+    // free: here the same one), up to the attempt limit, and each refusal is kept.
+    RefusingNode refusing;
+    Settings settings;
+    settings.taskMaxAttempts = 2;
+    Harness h(0, settings);
+    QVERIFY(h.router->nodes().addNode(refusing.url()).ok());
+    QTRY_VERIFY(h.allIdle());
+    const QString id = h.submit(saveImageGraph());
+    QTRY_VERIFY_WITH_TIMEOUT(h.finished(id), 10000);
+    const auto task = h.router->tasks().task(id);
+    QCOMPARE(task->status, TaskStatus::Error);
+    QCOMPARE(task->attempts, 2);
+    QCOMPARE(refusing.prompts, 2);
+    QCOMPARE(task->attemptErrors.size(), 2);
+    QVERIFY2(task->error.count(QLatin1String("HTTP 503")) == 2, qPrintable(task->error));
+
+    // With a healthy node beside it, the refused task ends there.
+    SimCluster good(1);
+    QVERIFY(h.router->nodes().addNode(good.urls().first()).ok());
+    QTRY_VERIFY(h.allIdle());
+    const QString next = h.submit(saveImageGraph());
+    QTRY_VERIFY_WITH_TIMEOUT(h.finished(next), 10000);
+    QCOMPARE(h.router->tasks().task(next)->status, TaskStatus::Done);
+    QCOMPARE(h.router->tasks().task(next)->node.toString(), good.urls().first());
 }
 
 QTEST_GUILESS_MAIN(TestApi)

@@ -16,6 +16,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <csignal>
+#include <sys/resource.h>
+
 using namespace comfy;
 using namespace testsupport;
 
@@ -108,6 +111,7 @@ private Q_SLOTS:
     void reconcileAtStart();
     void foreignOrBrokenLinksAreReplaced();
     void abandonedDownloadIsDropped();
+    void aFullDiskEndsTheTaskAndLeavesNothing();
 };
 
 void TestDownloadCache::oneGetPerUrlUnderEightConcurrentTasks()
@@ -490,6 +494,33 @@ void TestDownloadCache::abandonedDownloadIsDropped()
     f.cache->release(QStringLiteral("t"));  // the task was cancelled
     QCOMPARE(f.cacheFiles(), QStringList());
     QCOMPARE(f.cache->entries().size(), 0);
+}
+
+void TestDownloadCache::aFullDiskEndsTheTaskAndLeavesNothing()
+{
+    // A file-size limit on this process makes writes fail past 1 MiB as a full disk would
+    // (EFBIG instead of ENOSPC: the same failed write).
+    struct rlimit before;
+    QVERIFY(getrlimit(RLIMIT_FSIZE, &before) == 0);
+    std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit limited = before;
+    limited.rlim_cur = MiB;
+    QVERIFY(setrlimit(RLIMIT_FSIZE, &limited) == 0);
+    Fixture f;
+    FileServer::File big;
+    big.size = 4 * MiB;
+    f.server.addFile(QStringLiteral("/full.safetensors"), big);
+    const QString failure =
+        f.fetch(QStringLiteral("t"), {f.file(QStringLiteral("/full.safetensors"))});
+    setrlimit(RLIMIT_FSIZE, &before);
+    std::signal(SIGXFSZ, SIG_DFL);
+    QVERIFY2(failure.contains(QLatin1String("cannot write")), qPrintable(failure));
+    QVERIFY2(failure.contains(f.server.url(QStringLiteral("/full.safetensors")).toString()),
+             qPrintable(failure));
+    QCOMPARE(f.cacheFiles(), QStringList()); // nothing half-written
+    // With room again, the next request downloads it.
+    QCOMPARE(f.fetch(QStringLiteral("u"), {f.file(QStringLiteral("/full.safetensors"))}),
+             QString());
 }
 
 QTEST_GUILESS_MAIN(TestDownloadCache)

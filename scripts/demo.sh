@@ -12,9 +12,13 @@ cmake --build "$build_dir" -j"$(nproc)" --target comfy-router
 
 PORT=${PORT:-8080}
 auth=admin:admin
-"$build_dir/app/comfy-router" --server --demo --host 127.0.0.1 --port "$PORT" &
+# The demo keeps its state, cache and the simulated nodes' folder apart from a real setup's.
+demo_dir=$(mktemp -d -t comfy-router-demo.XXXXXX)
+"$build_dir/app/comfy-router" --server --demo --host 127.0.0.1 --port "$PORT" \
+  --data-dir "$demo_dir/data" --download-cache-dir "$demo_dir/cache" \
+  --download-root-dir "$demo_dir/comfyui" --download-record-path "$demo_dir/cache.json" &
 router=$!
-trap 'kill $router 2>/dev/null || true' EXIT INT TERM
+trap 'kill $router 2>/dev/null || true; wait $router 2>/dev/null; rm -rf "$demo_dir"' EXIT INT TERM
 
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$PORT/health_check" >/dev/null && break

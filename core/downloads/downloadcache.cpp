@@ -119,10 +119,11 @@ void DownloadCache::open()
     for (const auto &entry : std::as_const(m_entries))
         for (const QString &folder : QSet<QString>(entry->links))
             link(*entry, folder);
-    qCInfo(lcDownloads).noquote() << "cache" << m_settings.cacheDir << ":" << m_entries.size()
-                                  << "files," << totalBytes() << "bytes of" << m_settings.maxBytes
-                                  << "; dropped" << dropped << "records without their file, removed"
-                                  << removed << "orphan or partial files";
+    qCInfo(lcDownloads).noquote() << QStringLiteral("cache %1:").arg(m_settings.cacheDir)
+                                  << m_entries.size() << "files," << totalBytes() << "bytes of"
+                                  << m_settings.maxBytes << "; dropped" << dropped
+                                  << "records without their file, removed" << removed
+                                  << "orphan or partial files";
     evictToLimit();
     saveRecord();
 }

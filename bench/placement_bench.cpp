@@ -1,8 +1,8 @@
 // comfy-bench-placement: model affinity against first-idle placement (issue #6).
 //
 //   comfy-bench-placement [--nodes 8] [--tasks 400] [--checkpoints 4] [--load-delay-ms 300]
-//                         [--step-delay-ms 5] [--steps 4] [--interval-ms 25] [--seed 6]
-//                         [--out DIR] [--strict]
+//                         [--step-delay-ms 5] [--steps 4] [--interval-ms 45]
+//                         [--backlog-interval-ms 25] [--seed 6] [--out DIR] [--strict]
 //
 // A mixed workload over several checkpoints on simulated ComfyUI nodes (in a thread of their
 // own) whose model loads take time: a node executing a CheckpointLoaderSimple of another
@@ -11,11 +11,16 @@
 // (CheckpointLoaderSimple -> CLIPTextEncode x2, EmptyLatentImage -> KSampler(--steps, its own
 // seed) -> VAEDecode -> SaveImage) with a checkpoint drawn at random; tasks arrive one by one
 // with random (exponential) gaps of --interval-ms on average. Checkpoints and arrival times come
-// from --seed: both runs get exactly the same workload, once with Settings::nodeAffinity on
-// (a task goes to an idle node that has its checkpoint loaded) and once off (the node idle
-// longest). Measured: model loads counted in the nodes (SimulatedNode::modelLoads: each node's
-// first load, and every switch after it) and the total time from the first arrival to the last
-// task done; affinity must show fewer switches and less time.
+// from --seed: both runs get exactly the same workload, once with Settings::nodeAffinity off
+// (the node idle longest) and once on (an idle node that has the task's checkpoint loaded).
+// Measured: model loads counted in the nodes (SimulatedNode::modelLoads: each node's first
+// load, and every switch after it), the total time from the first arrival to the last task
+// done, and each task's turnaround (submitted -> done). Targets: affinity has fewer switches and
+// takes less total time.
+//
+// A second workload (no target; --backlog-interval-ms 0 skips it) comes faster than first-idle
+// placement can serve (most tasks switching models), so tasks wait in the queue: placement then
+// only ever chooses among the one or two nodes just freed.
 #include "benchsupport.h"
 #include "nodethread.h"
 #include "router/router.h"
@@ -49,7 +54,7 @@ struct Workload {
     int loadDelayMs = 300;
     int stepDelayMs = 5;
     int steps = 4;
-    int intervalMs = 25;
+    int intervalMs = 45;
     quint32 seed = 6;
     QStringList checkpointNames;
     QList<int> checkpointOf; // per task
@@ -210,6 +215,101 @@ QString joined(const QList<int> &values)
     return parts.join(QLatin1Char(' '));
 }
 
+// Both runs of one workload, their table, and its JSON.
+struct Comparison {
+    Outcome firstIdle;
+    Outcome affinity;
+    double switchRatio = 0;
+    double timeRatio = 0;
+    bool fewerSwitches = false;
+    bool lessTime = false;
+};
+
+Comparison compare(bench::Report &report, const Workload &w)
+{
+    QList<int> perCheckpoint(w.checkpoints, 0);
+    for (int c : std::as_const(w.checkpointOf))
+        ++perCheckpoint[c];
+    report.line(QStringLiteral("%1 tasks over %2 checkpoints (%3 tasks each) in random order; "
+                               "arrivals at random (exponential gaps, mean %4 ms, seed %5; the "
+                               "last at %6 s)")
+                    .arg(w.tasks)
+                    .arg(w.checkpoints)
+                    .arg(joined(perCheckpoint))
+                    .arg(w.intervalMs)
+                    .arg(w.seed)
+                    .arg(double(w.arrivalNs.constLast()) / 1e9, 0, 'f', 2));
+    Comparison c;
+    c.firstIdle = runWorkload(w, false);
+    c.affinity = runWorkload(w, true);
+    auto row = [&report](const QString &label, const QString &a, const QString &b) {
+        report.line(QStringLiteral("  ") + label.leftJustified(46) + a.leftJustified(27) + b);
+    };
+    auto seconds = [](double s) { return QStringLiteral("%1 s").arg(s, 0, 'f', 2); };
+    auto turnaround = [](const Outcome &o) {
+        return QStringLiteral("%1 / %2 / %3 ms")
+            .arg(bench::percentileUs(o.turnaroundNs, 50) / 1000.0, 0, 'f', 0)
+            .arg(meanMs(o.turnaroundNs), 0, 'f', 0)
+            .arg(bench::percentileUs(o.turnaroundNs, 95) / 1000.0, 0, 'f', 0);
+    };
+    row(QString(), QStringLiteral("first idle (affinity off)"), QStringLiteral("affinity on"));
+    row(QStringLiteral("model loads"), QString::number(c.firstIdle.loads),
+        QString::number(c.affinity.loads));
+    row(QStringLiteral("model switches (loads after a node's first)"),
+        QString::number(c.firstIdle.switches), QString::number(c.affinity.switches));
+    row(QStringLiteral("loads per node"), joined(c.firstIdle.loadsPerNode),
+        joined(c.affinity.loadsPerNode));
+    row(QStringLiteral("node time spent loading models"),
+        seconds(c.firstIdle.loads * w.loadDelayMs / 1000.0),
+        seconds(c.affinity.loads * w.loadDelayMs / 1000.0));
+    row(QStringLiteral("total time (first arrival -> last done)"),
+        seconds(c.firstIdle.totalSeconds), seconds(c.affinity.totalSeconds));
+    row(QStringLiteral("task turnaround median / mean / p95"), turnaround(c.firstIdle),
+        turnaround(c.affinity));
+    c.switchRatio =
+        c.firstIdle.switches > 0 ? double(c.affinity.switches) / c.firstIdle.switches : 0;
+    c.timeRatio = c.affinity.totalSeconds / c.firstIdle.totalSeconds;
+    c.fewerSwitches = c.affinity.switches < c.firstIdle.switches;
+    c.lessTime = c.affinity.totalSeconds < c.firstIdle.totalSeconds;
+    report.field(QStringLiteral("  ratio affinity / first idle: switches"),
+                 QString::number(c.switchRatio, 'f', 3));
+    report.field(QStringLiteral("  ratio affinity / first idle: total time"),
+                 QString::number(c.timeRatio, 'f', 3));
+    return c;
+}
+
+QJsonObject comparisonJson(const Workload &w, const Comparison &c)
+{
+    auto outcomeJson = [&w](const Outcome &o) {
+        QJsonArray perNode;
+        for (int v : o.loadsPerNode)
+            perNode.append(v);
+        return QJsonObject{{QStringLiteral("model_loads"), o.loads},
+                           {QStringLiteral("model_switches"), o.switches},
+                           {QStringLiteral("loads_per_node"), perNode},
+                           {QStringLiteral("loading_seconds"), o.loads * w.loadDelayMs / 1000.0},
+                           {QStringLiteral("total_seconds"), o.totalSeconds},
+                           {QStringLiteral("tasks_done"), o.done},
+                           {QStringLiteral("turnaround"), bench::summaryJson(o.turnaroundNs)},
+                           {QStringLiteral("turnaround_mean_ms"), meanMs(o.turnaroundNs)}};
+    };
+    return QJsonObject{
+        {QStringLiteral("workload"), QJsonObject{{QStringLiteral("nodes"), w.nodes},
+                                                 {QStringLiteral("tasks"), w.tasks},
+                                                 {QStringLiteral("checkpoints"), w.checkpoints},
+                                                 {QStringLiteral("load_delay_ms"), w.loadDelayMs},
+                                                 {QStringLiteral("step_delay_ms"), w.stepDelayMs},
+                                                 {QStringLiteral("sampler_steps"), w.steps},
+                                                 {QStringLiteral("mean_interval_ms"), w.intervalMs},
+                                                 {QStringLiteral("seed"), qint64(w.seed)}}},
+        {QStringLiteral("first_idle"), outcomeJson(c.firstIdle)},
+        {QStringLiteral("affinity"), outcomeJson(c.affinity)},
+        {QStringLiteral("ratio_switches"), c.switchRatio},
+        {QStringLiteral("ratio_total_time"), c.timeRatio},
+        {QStringLiteral("affinity_fewer_switches"), c.fewerSwitches},
+        {QStringLiteral("affinity_less_time"), c.lessTime}};
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -222,37 +322,52 @@ int main(int argc, char *argv[])
                        "several checkpoints on simulated nodes whose model switches take time."));
     parser.addHelpOption();
     Workload w;
+    int seed = int(w.seed);
+    int backlogIntervalMs = 25;
     struct IntOption {
         QCommandLineOption option;
         int *value;
+        int minimum;
     };
-    int seed = int(w.seed);
     const QList<IntOption> intOptions{
         {{QStringLiteral("nodes"), QStringLiteral("Simulated nodes."), QStringLiteral("n"),
           QString::number(w.nodes)},
-         &w.nodes},
+         &w.nodes,
+         1},
         {{QStringLiteral("tasks"), QStringLiteral("Tasks."), QStringLiteral("n"),
           QString::number(w.tasks)},
-         &w.tasks},
+         &w.tasks,
+         1},
         {{QStringLiteral("checkpoints"), QStringLiteral("Checkpoints in the mix."),
           QStringLiteral("n"), QString::number(w.checkpoints)},
-         &w.checkpoints},
+         &w.checkpoints,
+         1},
         {{QStringLiteral("load-delay-ms"), QStringLiteral("Time a node takes to switch models."),
           QStringLiteral("ms"), QString::number(w.loadDelayMs)},
-         &w.loadDelayMs},
+         &w.loadDelayMs,
+         0},
         {{QStringLiteral("step-delay-ms"),
           QStringLiteral("Time of a node execution and of a sampler step."), QStringLiteral("ms"),
           QString::number(w.stepDelayMs)},
-         &w.stepDelayMs},
+         &w.stepDelayMs,
+         0},
         {{QStringLiteral("steps"), QStringLiteral("KSampler steps."), QStringLiteral("n"),
           QString::number(w.steps)},
-         &w.steps},
+         &w.steps,
+         1},
         {{QStringLiteral("interval-ms"), QStringLiteral("Mean time between two arrivals."),
           QStringLiteral("ms"), QString::number(w.intervalMs)},
-         &w.intervalMs},
+         &w.intervalMs,
+         1},
+        {{QStringLiteral("backlog-interval-ms"),
+          QStringLiteral("Mean arrival gap of the second, overloaded workload (0: skip it)."),
+          QStringLiteral("ms"), QString::number(backlogIntervalMs)},
+         &backlogIntervalMs,
+         0},
         {{QStringLiteral("seed"), QStringLiteral("Seed of checkpoints and arrivals."),
           QStringLiteral("n"), QString::number(w.seed)},
-         &seed},
+         &seed,
+         0},
     };
     for (const IntOption &o : intOptions)
         parser.addOption(o.option);
@@ -266,114 +381,56 @@ int main(int argc, char *argv[])
     for (const IntOption &o : intOptions) {
         bool ok = false;
         *o.value = parser.value(o.option).toInt(&ok);
-        if (!ok || *o.value < 0 ||
-            (*o.value == 0 && o.value != &w.stepDelayMs && o.value != &w.loadDelayMs &&
-             o.value != &seed))
+        if (!ok || *o.value < o.minimum)
             bench::die(Program,
-                       QStringLiteral("--%1 must be a number").arg(o.option.names().constFirst()),
+                       QStringLiteral("--%1 must be a number of at least %2")
+                           .arg(o.option.names().constFirst())
+                           .arg(o.minimum),
                        2);
     }
     w.seed = quint32(seed);
-    w = makeWorkload(w);
     bench::quietLogs();
 
     bench::Report report(
         QStringLiteral("placement"),
         QStringLiteral("Placement benchmark (comfy-bench-placement): model affinity vs first-idle "
                        "placement, simulated ComfyUI nodes on 127.0.0.1"));
-    QList<int> perCheckpoint(w.checkpoints, 0);
-    for (int c : std::as_const(w.checkpointOf))
-        ++perCheckpoint[c];
-    report.line(QStringLiteral("%1 nodes; %2 tasks over %3 checkpoints (%4 tasks each), random "
-                               "order and arrivals (exponential gaps, mean %5 ms, seed %6; the "
-                               "last arrives at %7 s)")
+    report.line(QStringLiteral("%1 nodes (in a thread of their own); a model switch takes %2 ms "
+                               "(a loader of another checkpoint than the node's last), a node "
+                               "step %3 ms, KSampler %4 steps; Raw text-to-image graphs; SQLite "
+                               "and images in %5; the same workload (seeded) for both runs")
                     .arg(w.nodes)
-                    .arg(w.tasks)
-                    .arg(w.checkpoints)
-                    .arg(joined(perCheckpoint))
-                    .arg(w.intervalMs)
-                    .arg(w.seed)
-                    .arg(double(w.arrivalNs.constLast()) / 1e9, 0, 'f', 2));
-    report.line(QStringLiteral("model switch %1 ms (a loader of another checkpoint than the "
-                               "node's last), node step %2 ms, KSampler %3 steps; Raw "
-                               "text-to-image graph, SQLite and images on %4")
                     .arg(w.loadDelayMs)
                     .arg(w.stepDelayMs)
                     .arg(w.steps)
                     .arg(QDir::tempPath()));
     report.line();
+    report.line(QStringLiteral("Workload 1 (the targets): the cluster keeps up"));
+    const Workload main = makeWorkload(w);
+    const Comparison c = compare(report, main);
+    report.field(QStringLiteral("  target: affinity has fewer switches"),
+                 c.fewerSwitches ? QStringLiteral("PASS") : QStringLiteral("FAIL"));
+    report.field(QStringLiteral("  target: affinity takes less total time"),
+                 c.lessTime ? QStringLiteral("PASS") : QStringLiteral("FAIL"));
+    QJsonObject &json = report.json();
+    json.insert(QStringLiteral("main"), comparisonJson(main, c));
+    json.insert(QStringLiteral("targets_met"), c.fewerSwitches && c.lessTime);
 
-    const Outcome firstIdle = runWorkload(w, false);
-    const Outcome affinity = runWorkload(w, true);
-
-    auto row = [&report](const QString &label, const QString &a, const QString &b) {
-        report.line(label.leftJustified(40) + a.leftJustified(24) + b);
-    };
-    row(QString(), QStringLiteral("first idle (affinity off)"), QStringLiteral("affinity on"));
-    row(QStringLiteral("model loads"), QString::number(firstIdle.loads),
-        QString::number(affinity.loads));
-    row(QStringLiteral("model switches (loads after the first)"),
-        QString::number(firstIdle.switches), QString::number(affinity.switches));
-    row(QStringLiteral("loads per node"), joined(firstIdle.loadsPerNode),
-        joined(affinity.loadsPerNode));
-    row(QStringLiteral("total time (first arrival -> last done)"),
-        QStringLiteral("%1 s").arg(firstIdle.totalSeconds, 0, 'f', 2),
-        QStringLiteral("%1 s").arg(affinity.totalSeconds, 0, 'f', 2));
-    auto turnaround = [](const Outcome &o) {
-        return QStringLiteral("%1 / %2 / %3 ms")
-            .arg(bench::percentileUs(o.turnaroundNs, 50) / 1000.0, 0, 'f', 0)
-            .arg(meanMs(o.turnaroundNs), 0, 'f', 0)
-            .arg(bench::percentileUs(o.turnaroundNs, 95) / 1000.0, 0, 'f', 0);
-    };
-    row(QStringLiteral("task turnaround median / mean / p95"), turnaround(firstIdle),
-        turnaround(affinity));
-    const double switchRatio =
-        firstIdle.switches > 0 ? double(affinity.switches) / firstIdle.switches : 0;
-    const double timeRatio = affinity.totalSeconds / firstIdle.totalSeconds;
+    if (backlogIntervalMs > 0) {
+        Workload b = w;
+        b.intervalMs = backlogIntervalMs;
+        const Workload backlog = makeWorkload(b);
+        report.line();
+        report.line(QStringLiteral("Workload 2 (no target): arrivals faster than first-idle "
+                                   "placement can serve, so tasks wait in the queue"));
+        const Comparison cb = compare(report, backlog);
+        json.insert(QStringLiteral("backlog"), comparisonJson(backlog, cb));
+    }
     report.line();
-    report.field(QStringLiteral("ratio affinity / first idle: switches"),
-                 QString::number(switchRatio, 'f', 3));
-    report.field(QStringLiteral("ratio affinity / first idle: total time"),
-                 QString::number(timeRatio, 'f', 3));
-    const bool fewerSwitches = affinity.switches < firstIdle.switches;
-    const bool lessTime = affinity.totalSeconds < firstIdle.totalSeconds;
-    report.field(QStringLiteral("target: affinity has fewer switches"),
-                 fewerSwitches ? QStringLiteral("PASS") : QStringLiteral("FAIL"));
-    report.field(QStringLiteral("target: affinity takes less total time"),
-                 lessTime ? QStringLiteral("PASS") : QStringLiteral("FAIL"));
     report.field(
         QStringLiteral("log lines formatted and dropped; warnings"),
         QStringLiteral("%1; %2").arg(bench::droppedLogLines()).arg(bench::warningLogLines()));
-
-    auto outcomeJson = [](const Outcome &o) {
-        QJsonArray perNode;
-        for (int v : o.loadsPerNode)
-            perNode.append(v);
-        return QJsonObject{{QStringLiteral("model_loads"), o.loads},
-                           {QStringLiteral("model_switches"), o.switches},
-                           {QStringLiteral("loads_per_node"), perNode},
-                           {QStringLiteral("total_seconds"), o.totalSeconds},
-                           {QStringLiteral("tasks_done"), o.done},
-                           {QStringLiteral("turnaround"), bench::summaryJson(o.turnaroundNs)},
-                           {QStringLiteral("turnaround_mean_ms"), meanMs(o.turnaroundNs)}};
-    };
-    QJsonObject &json = report.json();
-    json.insert(QStringLiteral("workload"),
-                QJsonObject{{QStringLiteral("nodes"), w.nodes},
-                            {QStringLiteral("tasks"), w.tasks},
-                            {QStringLiteral("checkpoints"), w.checkpoints},
-                            {QStringLiteral("load_delay_ms"), w.loadDelayMs},
-                            {QStringLiteral("step_delay_ms"), w.stepDelayMs},
-                            {QStringLiteral("sampler_steps"), w.steps},
-                            {QStringLiteral("mean_interval_ms"), w.intervalMs},
-                            {QStringLiteral("seed"), qint64(w.seed)}});
-    json.insert(QStringLiteral("first_idle"), outcomeJson(firstIdle));
-    json.insert(QStringLiteral("affinity"), outcomeJson(affinity));
-    json.insert(QStringLiteral("ratio_switches"), switchRatio);
-    json.insert(QStringLiteral("ratio_total_time"), timeRatio);
-    json.insert(QStringLiteral("affinity_fewer_switches"), fewerSwitches);
-    json.insert(QStringLiteral("affinity_less_time"), lessTime);
     if (!report.write(parser.value(outOption)))
         return 1;
-    return parser.isSet(strictOption) && !(fewerSwitches && lessTime) ? 3 : 0;
+    return parser.isSet(strictOption) && !(c.fewerSwitches && c.lessTime) ? 3 : 0;
 }

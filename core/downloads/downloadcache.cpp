@@ -1,6 +1,7 @@
 #include "downloads/downloadcache.h"
 
 #include "downloads/filenames.h"
+#include "util/atomicfile.h"
 
 #include <QDir>
 #include <QDirIterator>
@@ -102,7 +103,10 @@ void DownloadCache::open()
     int removed = 0;
     const QFileInfoList files =
         QDir(m_settings.cacheDir).entryInfoList(QDir::Files | QDir::System | QDir::Hidden);
+    const QString recordPath = QFileInfo(m_settings.recordPath).absoluteFilePath();
     for (const QFileInfo &file : files) {
+        if (file.absoluteFilePath().startsWith(recordPath))
+            continue; // the record (or its temporary) may live in the cache folder
         if (!known.contains(file.fileName()) && QFile::remove(file.absoluteFilePath()))
             ++removed;
     }
@@ -183,12 +187,13 @@ void DownloadCache::acquire(const QString &taskId, const QList<FileToFetch> &fil
 
 void DownloadCache::release(const QString &taskId)
 {
-    m_waiting.remove(taskId);
+    bool held = m_waiting.remove(taskId) > 0;
     const QDateTime now = QDateTime::currentDateTimeUtc();
     QList<QUrl> abandoned;
     for (const auto &entry : std::as_const(m_entries)) {
         if (!entry->tasks.remove(taskId))
             continue;
+        held = true;
         entry->lastUse = now; // used until this task ended
         if (entry->tasks.isEmpty() && entry->state == State::Downloading)
             abandoned.append(entry->url); // nobody waits for it any more
@@ -198,6 +203,8 @@ void DownloadCache::release(const QString &taskId)
             << "download of" << url.toString() << "dropped: no task needs it any more";
         removeEntry(url);
     }
+    if (!held)
+        return; // most tasks download nothing: no record to rewrite at their end
     evictToLimit();
     saveRecord();
     Q_EMIT changed();
@@ -474,14 +481,13 @@ void DownloadCache::saveRecord() const
                                  {QStringLiteral("links"), links}});
     }
     QDir().mkpath(QFileInfo(m_settings.recordPath).absolutePath());
-    QSaveFile file(m_settings.recordPath); // temporary name, renamed on commit: never half-written
-    if (!file.open(QIODevice::WriteOnly) ||
-        file.write(QJsonDocument(QJsonObject{{QStringLiteral("version"), 1},
-                                             {QStringLiteral("entries"), items}})
-                       .toJson(QJsonDocument::Indented)) < 0 ||
-        !file.commit())
+    const QByteArray record = QJsonDocument(QJsonObject{{QStringLiteral("version"), 1},
+                                                        {QStringLiteral("entries"), items}})
+                                  .toJson(QJsonDocument::Indented);
+    QString error;
+    if (!writeFileAtomically(m_settings.recordPath, record, &error)) // never half-written
         qCWarning(lcDownloads).noquote()
-            << "cannot write the cache record" << m_settings.recordPath << file.errorString();
+            << "cannot write the cache record" << m_settings.recordPath << error;
 }
 
 void DownloadCache::reportProgress(const QString &taskId)

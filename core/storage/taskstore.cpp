@@ -2,13 +2,13 @@
 
 #include "cluster/noderegistry.h"
 #include "tasks/taskqueue.h"
+#include "util/atomicfile.h"
 
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -130,6 +130,9 @@ bool TaskStore::open()
     for (const QString &sql : setup)
         if (!exec(sql))
             return false;
+    QSqlQuery seq(db);
+    if (seq.exec(QStringLiteral("SELECT COALESCE(MAX(seq), 0) FROM tasks")) && seq.next())
+        m_seq = seq.value(0).toLongLong(); // the queue order of the next task, kept in memory
     qCInfo(lcStorage).noquote() << "state kept in" << db.databaseName();
     return true;
 }
@@ -253,10 +256,10 @@ bool TaskStore::saveTask(const Task &task)
     QJsonObject steps;
     for (auto it = task.samplerSteps.cbegin(); it != task.samplerSteps.cend(); ++it)
         steps.insert(it.key(), it.value());
-    const bool saved = exec(QStringLiteral("INSERT OR REPLACE INTO tasks VALUES (?, (SELECT "
-                                           "COALESCE(MAX(seq), 0) + 1 FROM tasks), ?, ?, ?, ?, "
+    const bool saved = exec(QStringLiteral("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, "
                                            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]')"),
                             {task.id,
+                             ++m_seq,
                              workflowTypeName(task.type),
                              json(task.params),
                              json(task.graph),
@@ -304,11 +307,11 @@ void TaskStore::saveImages(const Task &task)
     for (qsizetype i = 0; i < task.images.size(); ++i) {
         const QString name =
             QStringLiteral("%1.%2").arg(i).arg(extensionOf(task.images[i].mimeType));
-        QSaveFile file(QDir(imageDir(task.id)).filePath(name));
-        if (!file.open(QIODevice::WriteOnly) ||
-            file.write(task.images[i].data) != task.images[i].data.size() || !file.commit()) {
+        QString error;
+        if (!writeFileAtomically(QDir(imageDir(task.id)).filePath(name), task.images[i].data,
+                                 &error)) {
             qCWarning(lcStorage).noquote()
-                << "cannot write image" << file.fileName() << file.errorString();
+                << "cannot write image" << name << "of task" << task.id << error;
             continue;
         }
         images.append(

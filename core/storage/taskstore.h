@@ -51,6 +51,7 @@ private:
     QString m_connection;
     QString m_error;
     TaskQueue *m_tasks = nullptr;
+    qint64 m_seq = 0; // order of insertion
     QHash<QString, QString> m_written; // task id -> the state last written (skip no-op updates)
 };
 

@@ -25,14 +25,17 @@ Result<QString> TaskQueue::enqueue(Task task)
     task.status = TaskStatus::Pending;
     task.phase = task.downloads.isEmpty() ? TaskPhase::Queued : TaskPhase::Downloading;
     task.createdAt = QDateTime::currentDateTimeUtc();
-    // Higher priority first; equal priorities keep their arrival order.
-    auto it = std::find_if(m_pending.begin(), m_pending.end(), [this, &task](const QString &id) {
-        return m_tasks.constFind(id)->priority < task.priority;
-    });
+    // Higher priority first; equal priorities keep their arrival order. Searched from the back:
+    // with equal priorities (the usual case) the new task goes last at once.
+    qsizetype at = m_pending.size();
+    while (at > 0 && m_tasks.constFind(m_pending.at(at - 1))->priority < task.priority)
+        --at;
     const QString id = task.id;
     if (m_journal && !m_journal->insert(task))
-        return Error{Error::Kind::Internal, QStringLiteral("the task could not be stored; nothing was queued"), {}};
-    m_pending.insert(it, id);
+        return Error{Error::Kind::Internal,
+                     QStringLiteral("the task could not be stored; nothing was queued"),
+                     {}};
+    m_pending.insert(at, id);
     m_created.append(id);
     qCInfo(lcTasks).noquote() << "task" << id << "queued:" << workflowTypeName(task.type)
                               << "workflow," << task.graph.size() << "graph nodes, position"
@@ -218,15 +221,17 @@ bool TaskQueue::retryOrFail(const QString &id, const QString &reason)
     Task *task = find(id);
     if (!task || task->status != TaskStatus::Running)
         return false;
-    const QString attempt = QStringLiteral("attempt %1 on %2: %3")
-                                .arg(task->attempts)
-                                .arg(task->node.isEmpty() ? QStringLiteral("no node") : task->node.toString(), reason);
+    const QString attempt =
+        QStringLiteral("attempt %1 on %2: %3")
+            .arg(task->attempts)
+            .arg(task->node.isEmpty() ? QStringLiteral("no node") : task->node.toString(), reason);
     task->attemptErrors.append(attempt);
     if (task->attempts >= m_limits.maxAttempts) {
-        task->error = task->attempts <= 1 ? reason
-                                          : QStringLiteral("failed %1 attempts: %2")
-                                                .arg(task->attempts)
-                                                .arg(task->attemptErrors.join(QStringLiteral("; ")));
+        task->error = task->attempts <= 1
+                          ? reason
+                          : QStringLiteral("failed %1 attempts: %2")
+                                .arg(task->attempts)
+                                .arg(task->attemptErrors.join(QStringLiteral("; ")));
         toHistory(*task, TaskStatus::Error);
         return true;
     }
@@ -238,8 +243,9 @@ bool TaskQueue::retryOrFail(const QString &id, const QString &reason)
     task->executingNode.clear();
     task->preview = {};
     m_pending.prepend(id); // it waited already: first in line
-    qCWarning(lcTasks).noquote() << "task" << id << "back in the queue for attempt" << task->attempts + 1
-                                 << "of" << m_limits.maxAttempts << "after" << attempt;
+    qCWarning(lcTasks).noquote() << "task" << id << "back in the queue for attempt"
+                                 << task->attempts + 1 << "of" << m_limits.maxAttempts << "after"
+                                 << attempt;
     Q_EMIT taskChanged(id);
     Q_EMIT taskRequeued(id);
     Q_EMIT taskReady(id);
@@ -270,7 +276,8 @@ void TaskQueue::restore(QList<Task> tasks)
     });
     m_pending = pending;
     qCInfo(lcTasks).noquote() << "restored" << count << "tasks:" << pending.size() << "pending,"
-                              << interrupted.size() << "were running," << m_history.size() << "finished";
+                              << interrupted.size() << "were running," << m_history.size()
+                              << "finished";
     for (auto it = interrupted.crbegin(); it != interrupted.crend(); ++it)
         retryOrFail(*it, QStringLiteral("the router stopped while the task ran"));
     forgetOldHistory();

@@ -1,0 +1,31 @@
+#include "util/atomicfile.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QUuid>
+
+#include <cstdio>
+
+namespace comfy {
+
+bool writeFileAtomically(const QString &path, const QByteArray &data, QString *error)
+{
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QFile file(path + QStringLiteral(".tmp-") + QUuid::createUuid().toString(QUuid::Id128).left(8));
+    const bool written =
+        file.open(QIODevice::WriteOnly) && file.write(data) == data.size() && file.flush();
+    if (written)
+        file.close();
+    // POSIX rename replaces the target atomically; QFile::rename refuses to.
+    if (written && std::rename(QFile::encodeName(file.fileName()).constData(),
+                               QFile::encodeName(path).constData()) == 0)
+        return true;
+    if (error)
+        *error = file.errorString().isEmpty() ? QStringLiteral("cannot rename into place")
+                                              : file.errorString();
+    file.remove();
+    return false;
+}
+
+} // namespace comfy

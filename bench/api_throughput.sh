@@ -43,42 +43,12 @@ for v in DURATION_S ROUNDS CONNECTIONS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "$v must be a positive integer" >&2; exit 2; }
 done
 
-say() { printf '== %s\n' "$*" >&2; }
-
-# --- what it needs -------------------------------------------------------------------------
-find_nginx() {
-  command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true
-}
-missing=()
-[ -n "$(find_nginx)" ] || missing+=(nginx)
-command -v wrk >/dev/null || missing+=(wrk)
-command -v curl >/dev/null || missing+=(curl)
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -q >&2
-  packages=()
-  for p in "${missing[@]}"; do
-    if [ "$p" = nginx ]; then
-      if apt-cache show nginx-light >/dev/null 2>&1; then packages+=(nginx-light); else packages+=(nginx); fi
-    else
-      packages+=("$p")
-    fi
-  done
-  say "installing ${packages[*]}"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${packages[@]}" >&2
-fi
+source bench/lib.sh
+ensure_tools nginx wrk curl
 nginx_bin=$(find_nginx)
 [ -n "$nginx_bin" ] || { echo "nginx is not installed" >&2; exit 1; }
-
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-  scripts/install-deps.sh
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF
-fi
-say "building comfy-router in $BUILD_DIR"
-cmake --build "$BUILD_DIR" --target comfy-router >&2
+build_target comfy-router app/comfy-router
 router_bin="$BUILD_DIR/app/comfy-router"
-[ -x "$router_bin" ] || { echo "$router_bin was not built" >&2; exit 1; }
 
 # --- temporary folder, router, nginx --------------------------------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/comfy-bench-api.XXXXXX")

@@ -37,42 +37,12 @@ STRICT=${STRICT:-0}
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "RUNS must be a positive integer" >&2; exit 2; }
 size_bytes=$((SIZE_MIB * 1024 * 1024))
 
-say() { printf '== %s\n' "$*" >&2; }
-
-# --- what it needs -------------------------------------------------------------------------
-find_nginx() {
-  command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true
-}
-missing=()
-[ -n "$(find_nginx)" ] || missing+=(nginx)
-command -v curl >/dev/null || missing+=(curl)
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -q >&2
-  packages=()
-  for p in "${missing[@]}"; do
-    if [ "$p" = nginx ]; then
-      if apt-cache show nginx-light >/dev/null 2>&1; then packages+=(nginx-light); else packages+=(nginx); fi
-    else
-      packages+=("$p")
-    fi
-  done
-  say "installing ${packages[*]}"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${packages[@]}" >&2
-fi
+source bench/lib.sh
+ensure_tools nginx curl
 nginx_bin=$(find_nginx)
 [ -n "$nginx_bin" ] || { echo "nginx is not installed" >&2; exit 1; }
-
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-  scripts/install-deps.sh
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF \
-    -DCOMFY_BUILD_BENCH=ON
-fi
-say "building comfy-bench-download in $BUILD_DIR"
-cmake --build "$BUILD_DIR" --target comfy-bench-download >&2
+build_target comfy-bench-download bench/comfy-bench-download
 bench_bin="$BUILD_DIR/bench/comfy-bench-download"
-[ -x "$bench_bin" ] || { echo "$bench_bin was not built (COMFY_BUILD_BENCH=OFF?)" >&2; exit 1; }
 
 # --- temporary folder, test file, private nginx ---------------------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/comfy-bench-download.XXXXXX")

@@ -17,13 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_DIR=${BUILD_DIR:-build}
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-  scripts/install-deps.sh
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF \
-    -DCOMFY_BUILD_BENCH=ON
-fi
-printf '== building comfy-bench-latency in %s\n' "$BUILD_DIR" >&2
-cmake --build "$BUILD_DIR" --target comfy-bench-latency >&2
+source bench/lib.sh
+build_target comfy-bench-latency bench/comfy-bench-latency
 bin="$BUILD_DIR/bench/comfy-bench-latency"
-[ -x "$bin" ] || { echo "$bin was not built (COMFY_BUILD_BENCH=OFF?)" >&2; exit 1; }
 exec "$bin" --out bench/results "$@"

@@ -71,28 +71,10 @@ done
 [ "$POLL_SECONDS" -le 600 ] && [ "$POST_SECONDS" -le 600 ] && [ "$STEADY_SECONDS" -le 600 ] ||
   { echo "at most 600 s per phase" >&2; exit 2; }
 
-say() { printf '== %s\n' "$*" >&2; }
-
-# --- what it needs -------------------------------------------------------------------------
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v curl >/dev/null || missing+=(curl)
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  say "installing ${missing[*]}"
-  $SUDO apt-get update -q >&2
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
-fi
-
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-  scripts/install-deps.sh
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF
-fi
-say "building comfy-router in $BUILD_DIR"
-cmake --build "$BUILD_DIR" --target comfy-router >&2
+source bench/lib.sh
+ensure_tools wrk curl
+build_target comfy-router app/comfy-router
 router_bin="$BUILD_DIR/app/comfy-router"
-[ -x "$router_bin" ] || { echo "$router_bin was not built" >&2; exit 1; }
 
 # --- temporary folder, router ----------------------------------------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/comfy-bench-load.XXXXXX")

@@ -22,6 +22,7 @@
 #include <QUuid>
 #include <QWebSocket>
 
+#include <functional>
 #include <vector>
 
 Q_LOGGING_CATEGORY(lcSimNode, "comfy.simnode", QtInfoMsg)
@@ -93,6 +94,9 @@ public:
     void postPrompt(const QHttpServerRequest &request, QTcpSocket *socket);
     void postQueue(const QHttpServerRequest &request, QTcpSocket *socket);
     void postHistory(const QHttpServerRequest &request, QTcpSocket *socket);
+    void clearOrDelete(const QHttpServerRequest &request, QTcpSocket *socket,
+                       const std::function<void()> &clear,
+                       const std::function<void(const QStringList &)> &remove);
     void getView(const QHttpServerRequest &request, QTcpSocket *socket);
     void uploadImage(const QHttpServerRequest &request, QTcpSocket *socket);
     QJsonObject systemStats() const;
@@ -538,26 +542,22 @@ void SimulatedNodePrivate::postPrompt(const QHttpServerRequest &request, QTcpSoc
 
 void SimulatedNodePrivate::postQueue(const QHttpServerRequest &request, QTcpSocket *socket)
 {
-    QJsonParseError error;
-    const QJsonObject json = QJsonDocument::fromJson(request.body(), &error).object();
-    if (error.error != QJsonParseError::NoError) {
-        return reply(
-            request, socket, Status::InternalServerError, kText,
-            QByteArrayLiteral("500 Internal Server Error\n\nServer got itself in trouble"));
-    }
-    if (json.contains(QLatin1String("clear")) && json.value(QLatin1String("clear")).toBool())
-        executor.clearQueue();
-    if (json.contains(QLatin1String("delete"))) {
-        QStringList ids;
-        const QJsonArray list = json.value(QLatin1String("delete")).toArray();
-        for (const QJsonValue &id : list)
-            ids << id.toString();
-        executor.deleteFromQueue(ids);
-    }
-    replyEmpty(request, socket);
+    clearOrDelete(
+        request, socket, [this] { executor.clearQueue(); },
+        [this](const QStringList &ids) { executor.deleteFromQueue(ids); });
 }
 
 void SimulatedNodePrivate::postHistory(const QHttpServerRequest &request, QTcpSocket *socket)
+{
+    clearOrDelete(
+        request, socket, [this] { executor.clearHistory(); },
+        [this](const QStringList &ids) { executor.deleteHistory(ids); });
+}
+
+// POST /queue and POST /history take the same body: {"clear": true} and/or {"delete": [ids]}.
+void SimulatedNodePrivate::clearOrDelete(const QHttpServerRequest &request, QTcpSocket *socket,
+                                         const std::function<void()> &clear,
+                                         const std::function<void(const QStringList &)> &remove)
 {
     QJsonParseError error;
     const QJsonObject json = QJsonDocument::fromJson(request.body(), &error).object();
@@ -567,13 +567,13 @@ void SimulatedNodePrivate::postHistory(const QHttpServerRequest &request, QTcpSo
             QByteArrayLiteral("500 Internal Server Error\n\nServer got itself in trouble"));
     }
     if (json.contains(QLatin1String("clear")) && json.value(QLatin1String("clear")).toBool())
-        executor.clearHistory();
+        clear();
     if (json.contains(QLatin1String("delete"))) {
         QStringList ids;
         const QJsonArray list = json.value(QLatin1String("delete")).toArray();
         for (const QJsonValue &id : list)
             ids << id.toString();
-        executor.deleteHistory(ids);
+        remove(ids);
     }
     replyEmpty(request, socket);
 }

@@ -49,7 +49,6 @@ public:
 
     QString promptId() const { return m_promptId; }
     bool isFinished() const { return m_finished; }
-    void setConnectTimeoutMs(int ms) { m_connectTimer.setInterval(ms); }
     // A node silent this long is asked for the prompt's /history; unless it is finished
     // there, the run ends as NodeLost (the task moves to another node).
     void setSilenceTimeoutMs(int ms) { m_silenceTimer.setInterval(ms); }

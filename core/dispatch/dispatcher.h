@@ -30,7 +30,6 @@ public:
 
     // pending: leaves the queue; running: interrupted on its node. Conflict when finished.
     Result<bool> cancel(const QString &taskId);
-    int runningCount() const { return int(m_runners.size()); }
 
 public Q_SLOTS:
     void dispatch();

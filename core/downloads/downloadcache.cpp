@@ -182,7 +182,6 @@ void DownloadCache::acquire(const QString &taskId, const QList<FileToFetch> &fil
     startTransfers();
     settle(taskId);
     saveRecord();
-    Q_EMIT changed();
 }
 
 void DownloadCache::release(const QString &taskId)
@@ -207,7 +206,6 @@ void DownloadCache::release(const QString &taskId)
         return; // most tasks download nothing: no record to rewrite at their end
     evictToLimit();
     saveRecord();
-    Q_EMIT changed();
 }
 
 void DownloadCache::startTransfers()
@@ -290,7 +288,6 @@ void DownloadCache::onTransferFinished(const QUrl &url, bool ok, const QString &
         evictToLimit();
     }
     saveRecord();
-    Q_EMIT changed();
     startTransfers();
 }
 
@@ -422,7 +419,6 @@ Result<bool> DownloadCache::evict(const QString &text)
     qCInfo(lcDownloads).noquote() << "evicted by request:" << text;
     removeEntry(url);
     saveRecord();
-    Q_EMIT changed();
     return true;
 }
 

@@ -81,7 +81,6 @@ Q_SIGNALS:
     void filesReady(const QString &taskId);
     void filesFailed(const QString &taskId, const QString &reason);
     void progress(const QString &taskId, qint64 bytesDone, qint64 bytesTotal);
-    void changed();
 
 private:
     enum class State { Downloading, Ready, Failed };

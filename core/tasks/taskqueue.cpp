@@ -247,7 +247,6 @@ bool TaskQueue::retryOrFail(const QString &id, const QString &reason)
                                  << task->attempts + 1 << "of" << m_limits.maxAttempts << "after"
                                  << attempt;
     Q_EMIT taskChanged(id);
-    Q_EMIT taskRequeued(id);
     Q_EMIT taskReady(id);
     return true;
 }

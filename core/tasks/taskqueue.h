@@ -76,7 +76,6 @@ Q_SIGNALS:
     void taskChanged(const QString &id);
     void taskFinished(const QString &id);
     void taskForgotten(const QString &id); // dropped from the history
-    void taskRequeued(const QString &id);  // back in the queue after a failed attempt
 
 private:
     Task *find(const QString &id);

@@ -15,15 +15,6 @@ QString GraphBuilder::add(const QString &classType, const QJsonObject &inputs)
     return id;
 }
 
-void GraphBuilder::setInput(const QString &id, const QString &input, const QJsonValue &value)
-{
-    QJsonObject node = m_result.graph.value(id).toObject();
-    QJsonObject inputs = node.value(QLatin1String("inputs")).toObject();
-    inputs.insert(input, value);
-    node.insert(QStringLiteral("inputs"), inputs);
-    m_result.graph.insert(id, node);
-}
-
 QString GraphBuilder::modelFile(const ModelRef &model, const QString &folder, const QString &field)
 {
     if (!model.custom)

@@ -47,7 +47,6 @@ class GraphBuilder {
 public:
     // Adds a node and returns its id.
     QString add(const QString &classType, const QJsonObject &inputs);
-    void setInput(const QString &id, const QString &input, const QJsonValue &value);
     static QJsonArray link(const QString &id, int output) { return QJsonArray{id, output}; }
 
     // The file name the graph uses for a model: a build_in name as it is, a custom URL's

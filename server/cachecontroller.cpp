@@ -1,6 +1,7 @@
 #include "cachecontroller.h"
 
 #include "router/router.h"
+#include "util/isotime.h"
 
 #include <QJsonArray>
 
@@ -9,10 +10,6 @@ namespace comfy::server {
 namespace {
 using Method = QHttpServerRequest::Method;
 
-QJsonValue time(const QDateTime &t)
-{
-    return t.isValid() ? QJsonValue(t.toString(Qt::ISODateWithMs)) : QJsonValue();
-}
 } // namespace
 
 CacheController::CacheController(ApiServer &server, Router &router)
@@ -39,8 +36,8 @@ ApiReply CacheController::list(const ApiRequest &)
              entry.bytesTotal < 0 ? QJsonValue() : QJsonValue(double(entry.bytesTotal))},
             {QStringLiteral("sha256"),
              entry.sha256.isEmpty() ? QJsonValue() : QJsonValue(QString::fromLatin1(entry.sha256))},
-            {QStringLiteral("created_at"), time(entry.created)},
-            {QStringLiteral("last_use"), time(entry.lastUse)},
+            {QStringLiteral("created_at"), isoTimeOrNull(entry.created)},
+            {QStringLiteral("last_use"), isoTimeOrNull(entry.lastUse)},
             {QStringLiteral("links"), QJsonArray::fromStringList(entry.links)},
             {QStringLiteral("tasks"), entry.tasks},
             {QStringLiteral("error"),

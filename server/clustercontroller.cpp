@@ -1,6 +1,7 @@
 #include "clustercontroller.h"
 
 #include "router/router.h"
+#include "util/isotime.h"
 
 #include <QJsonArray>
 
@@ -8,11 +9,6 @@ namespace comfy::server {
 
 namespace {
 using Method = QHttpServerRequest::Method;
-
-QJsonValue time(const QDateTime &t)
-{
-    return t.isValid() ? QJsonValue(t.toString(Qt::ISODateWithMs)) : QJsonValue();
-}
 
 QJsonObject nodeToJson(const NodeInfo &node)
 {
@@ -32,7 +28,7 @@ QJsonObject nodeToJson(const NodeInfo &node)
         {QStringLiteral("simulated"), node.simulated},
         {QStringLiteral("labels"), QJsonArray::fromStringList(node.labels)},
         {QStringLiteral("checked"), node.checked},
-        {QStringLiteral("last_check"), time(node.lastCheck)},
+        {QStringLiteral("last_check"), isoTimeOrNull(node.lastCheck)},
         {QStringLiteral("failures"), node.failures},
         {QStringLiteral("last_error"),
          node.lastError.isEmpty() ? QJsonValue() : QJsonValue(node.lastError)},
@@ -41,9 +37,9 @@ QJsonObject nodeToJson(const NodeInfo &node)
          node.version.isEmpty() ? QJsonValue() : QJsonValue(node.version)},
         {QStringLiteral("device"),
          node.devices.isEmpty() ? QJsonValue() : QJsonValue(node.devices)},
-        {QStringLiteral("added_at"), time(node.addedAt)},
+        {QStringLiteral("added_at"), isoTimeOrNull(node.addedAt)},
         {QStringLiteral("idle_since"),
-         node.state == NodeState::Idle ? time(node.idleSince) : QJsonValue()},
+         node.state == NodeState::Idle ? isoTimeOrNull(node.idleSince) : QJsonValue()},
         {QStringLiteral("tasks_run"), double(node.tasksRun)},
     };
 }

@@ -1,5 +1,7 @@
 #include "config/settingsloader.h"
 
+#include "cluster/node.h"
+
 #include <QCommandLineParser>
 #include <QHostAddress>
 #include <QJsonDocument>
@@ -62,10 +64,9 @@ QString applyNodes(Settings &s, const QString &text)
 {
     QStringList nodes;
     for (const QString &part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
-        const QUrl url(part.trimmed(), QUrl::StrictMode);
-        if (!url.isValid() ||
-            (url.scheme() != QLatin1String("http") && url.scheme() != QLatin1String("https")) ||
-            url.host().isEmpty())
+        // The registry's rule for node URLs, so a start-up list cannot hold what the API refuses.
+        const QUrl url = normalizeNodeUrl(part);
+        if (url.isEmpty())
             return QStringLiteral("'%1' is not an http(s) URL with a host").arg(part.trimmed());
         nodes.append(url.toString());
     }

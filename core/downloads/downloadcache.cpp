@@ -2,6 +2,7 @@
 
 #include "downloads/filenames.h"
 #include "util/atomicfile.h"
+#include "util/isotime.h"
 
 #include <QDir>
 #include <QDirIterator>
@@ -23,16 +24,6 @@ namespace comfy {
 namespace {
 constexpr auto PartSuffix = ".part";
 
-bool renameOver(const QString &from, const QString &to)
-{
-    // POSIX rename replaces the target atomically; QFile::rename refuses to.
-    return std::rename(QFile::encodeName(from).constData(), QFile::encodeName(to).constData()) == 0;
-}
-
-QString timeText(const QDateTime &t)
-{
-    return t.toString(Qt::ISODateWithMs);
-}
 } // namespace
 
 DownloadCache::DownloadCache(QNetworkAccessManager &network, CacheSettings settings,
@@ -397,7 +388,7 @@ void DownloadCache::evictToLimit()
         if (total <= m_settings.maxBytes)
             break;
         qCInfo(lcDownloads).noquote() << "evicted" << entry->url.toString() << entry->size
-                                      << "bytes, last used" << timeText(entry->lastUse);
+                                      << "bytes, last used" << isoTime(entry->lastUse);
         total -= entry->size;
         removeEntry(entry->url);
     }
@@ -472,8 +463,8 @@ void DownloadCache::saveRecord() const
                                  {QStringLiteral("file"), entry->fileName},
                                  {QStringLiteral("size"), double(entry->size)},
                                  {QStringLiteral("sha256"), QString::fromLatin1(entry->sha256)},
-                                 {QStringLiteral("created"), timeText(entry->created)},
-                                 {QStringLiteral("last_use"), timeText(entry->lastUse)},
+                                 {QStringLiteral("created"), isoTime(entry->created)},
+                                 {QStringLiteral("last_use"), isoTime(entry->lastUse)},
                                  {QStringLiteral("links"), links}});
     }
     QDir().mkpath(QFileInfo(m_settings.recordPath).absolutePath());

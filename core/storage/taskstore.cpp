@@ -3,6 +3,7 @@
 #include "cluster/noderegistry.h"
 #include "tasks/taskqueue.h"
 #include "util/atomicfile.h"
+#include "util/isotime.h"
 
 #include <QDir>
 #include <QFile>
@@ -29,10 +30,6 @@ QJsonValue parse(const QString &text)
 {
     const QJsonDocument document = QJsonDocument::fromJson(text.toUtf8());
     return document.isArray() ? QJsonValue(document.array()) : QJsonValue(document.object());
-}
-QString time(const QDateTime &t)
-{
-    return t.isValid() ? t.toString(Qt::ISODateWithMs) : QString();
 }
 QDateTime timeFrom(const QString &text)
 {
@@ -276,9 +273,9 @@ bool TaskStore::saveTask(const Task &task)
                              task.attempts,
                              json(QJsonArray::fromStringList(task.attemptErrors)),
                              task.error,
-                             time(task.createdAt),
-                             time(task.startedAt),
-                             time(task.finishedAt)});
+                             isoTime(task.createdAt),
+                             isoTime(task.startedAt),
+                             isoTime(task.finishedAt)});
     if (saved)
         m_written.insert(task.id, stateOf(task));
     return saved;
@@ -293,8 +290,8 @@ void TaskStore::updateTask(const Task &task)
              "UPDATE tasks SET status = ?, phase = ?, node = ?, prompt_id = ?, attempts = ?, "
              "attempt_errors = ?, error = ?, started_at = ?, finished_at = ? WHERE id = ?"),
          {int(task.status), int(task.phase), task.node.toString(), task.promptId, task.attempts,
-          json(QJsonArray::fromStringList(task.attemptErrors)), task.error, time(task.startedAt),
-          time(task.finishedAt), task.id});
+          json(QJsonArray::fromStringList(task.attemptErrors)), task.error, isoTime(task.startedAt),
+          isoTime(task.finishedAt), task.id});
     m_written.insert(task.id, state);
     if (task.isFinished())
         m_written.remove(task.id);
@@ -331,7 +328,7 @@ void TaskStore::forgetTask(const QString &id)
 void TaskStore::saveNode(const NodeInfo &node)
 {
     exec(QStringLiteral("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?)"),
-         {node.url.toString(), json(QJsonArray::fromStringList(node.labels)), time(node.addedAt),
+         {node.url.toString(), json(QJsonArray::fromStringList(node.labels)), isoTime(node.addedAt),
           node.enabled ? 1 : 0});
 }
 

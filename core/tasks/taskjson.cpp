@@ -1,14 +1,12 @@
 #include "tasks/taskjson.h"
 
+#include "util/isotime.h"
+
 #include <QJsonArray>
 
 namespace comfy {
 
 namespace {
-QJsonValue time(const QDateTime &t)
-{
-    return t.isValid() ? QJsonValue(t.toString(Qt::ISODateWithMs)) : QJsonValue();
-}
 } // namespace
 
 QJsonObject taskToJson(const Task &task, int position, TaskView view)
@@ -23,9 +21,9 @@ QJsonObject taskToJson(const Task &task, int position, TaskView view)
         {QStringLiteral("attempts"), task.attempts},
         {QStringLiteral("attempt_errors"),
          QJsonArray::fromStringList(full ? task.attemptErrors : QStringList())},
-        {QStringLiteral("created_at"), time(task.createdAt)},
-        {QStringLiteral("started_at"), time(task.startedAt)},
-        {QStringLiteral("finished_at"), time(task.finishedAt)},
+        {QStringLiteral("created_at"), isoTimeOrNull(task.createdAt)},
+        {QStringLiteral("started_at"), isoTimeOrNull(task.startedAt)},
+        {QStringLiteral("finished_at"), isoTimeOrNull(task.finishedAt)},
     };
     if (full) {
         json.insert(QStringLiteral("node"),

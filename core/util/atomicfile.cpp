@@ -9,6 +9,11 @@
 
 namespace comfy {
 
+bool renameOver(const QString &from, const QString &to)
+{
+    return std::rename(QFile::encodeName(from).constData(), QFile::encodeName(to).constData()) == 0;
+}
+
 bool writeFileAtomically(const QString &path, const QByteArray &data, QString *error)
 {
     QDir().mkpath(QFileInfo(path).absolutePath());
@@ -17,9 +22,7 @@ bool writeFileAtomically(const QString &path, const QByteArray &data, QString *e
         file.open(QIODevice::WriteOnly) && file.write(data) == data.size() && file.flush();
     if (written)
         file.close();
-    // POSIX rename replaces the target atomically; QFile::rename refuses to.
-    if (written && std::rename(QFile::encodeName(file.fileName()).constData(),
-                               QFile::encodeName(path).constData()) == 0)
+    if (written && renameOver(file.fileName(), path))
         return true;
     if (error)
         *error = file.errorString().isEmpty() ? QStringLiteral("cannot rename into place")

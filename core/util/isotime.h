@@ -1,0 +1,21 @@
+#pragma once
+
+#include <QDateTime>
+#include <QJsonValue>
+#include <QString>
+
+namespace comfy {
+
+// The one time format of the API, the database and the cache record: ISO 8601 UTC with
+// milliseconds; an unset time is "" (text) or null (JSON).
+inline QString isoTime(const QDateTime &time)
+{
+    return time.isValid() ? time.toString(Qt::ISODateWithMs) : QString();
+}
+
+inline QJsonValue isoTimeOrNull(const QDateTime &time)
+{
+    return time.isValid() ? QJsonValue(isoTime(time)) : QJsonValue();
+}
+
+} // namespace comfy

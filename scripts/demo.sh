@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 build_dir=${BUILD_DIR:-build}
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF
+# A new build folder skips the tests; an existing one (e.g. the test command's) keeps its options.
+[ -f "$build_dir/CMakeCache.txt" ] ||
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF
 cmake --build "$build_dir" -j"$(nproc)" --target comfy-router
 
 PORT=${PORT:-8080}

@@ -228,8 +228,8 @@ std::vector<SettingSpec> buildSpecs()
         intField(&Settings::taskTimeoutS, 1, 7 * 24 * 3600), showInt(&Settings::taskTimeoutS));
     add(prefix + QLatin1String("TASK__SILENCE_S"), QStringLiteral("task-silence-s"),
         QStringLiteral("s"),
-        QStringLiteral("A running node silent this long is checked; if the prompt is not done, the "
-                       "task moves on"),
+        QStringLiteral("A node silent this long is asked for the prompt; if it no longer has it, "
+                       "the task moves on"),
         intField(&Settings::taskSilenceS, 1, 24 * 3600), showInt(&Settings::taskSilenceS));
     add(prefix + QLatin1String("NODE__QUEUE_DEPTH"), QStringLiteral("node-queue-depth"),
         QStringLiteral("n"),

@@ -99,6 +99,7 @@ private Q_SLOTS:
     void droppedWebSocketDoesNotLoseTheTask();
     void restartKeepsNodesAndTasks();
     void promptRefusedWith5xxFailsOver();
+    void webhookGetsTheFinalStatusOnce();
     void manyTasksSpreadOverNodes();
     void listTasks();
 };
@@ -744,6 +745,36 @@ void TestApi::promptRefusedWith5xxFailsOver()
     QTRY_VERIFY_WITH_TIMEOUT(h.finished(next), 10000);
     QCOMPARE(h.router->tasks().task(next)->status, TaskStatus::Done);
     QCOMPARE(h.router->tasks().task(next)->node.toString(), good.urls().first());
+}
+
+void TestApi::webhookGetsTheFinalStatusOnce()
+{
+    QHttpServer receiver;
+    QList<QJsonObject> received;
+    receiver.route(QStringLiteral("/hook"), [&received](const QHttpServerRequest &request) {
+        received.append(QJsonDocument::fromJson(request.body()).object());
+        return QHttpServerResponse(QHttpServerResponse::StatusCode::Ok);
+    });
+    const quint16 port = receiver.listen(QHostAddress::LocalHost, 0);
+    const QJsonObject webhook{
+        {QStringLiteral("webhook"), QStringLiteral("http://127.0.0.1:%1/hook").arg(port)}};
+    Harness h(1);
+    QTRY_VERIFY(h.allIdle());
+    const QString done = h.submit(saveImageGraph(), webhook);
+    QTRY_COMPARE_WITH_TIMEOUT(received.size(), 1, 10000);
+    QCOMPARE(received.at(0).value(QLatin1String("id")).toString(), done);
+    QCOMPARE(received.at(0).value(QLatin1String("status")).toString(), QStringLiteral("done"));
+    QCOMPARE(received.at(0).value(QLatin1String("data")).toArray().size(), 1); // the image itself
+    h.cluster.node(0).setFailNextPrompts(1, QStringLiteral("boom"));
+    const QString failed = h.submit(saveImageGraph(), webhook);
+    QTRY_COMPARE_WITH_TIMEOUT(received.size(), 2, 10000);
+    QCOMPARE(received.at(1).value(QLatin1String("id")).toString(), failed);
+    QCOMPARE(received.at(1).value(QLatin1String("status")).toString(), QStringLiteral("error"));
+    QVERIFY(received.at(1).value(QLatin1String("data")).toString().contains(QLatin1String("boom")));
+    // One POST per task, not one per change: a third task without a webhook sends nothing.
+    const QString quiet = h.submit(saveImageGraph());
+    QTRY_VERIFY_WITH_TIMEOUT(h.finished(quiet), 10000);
+    QVERIFY(!QTest::qWaitFor([&received] { return received.size() > 2; }, 300));
 }
 
 QTEST_GUILESS_MAIN(TestApi)

@@ -20,7 +20,8 @@
 // taskFinished in the router's thread. Dispatch is measured from the call of Router::submit
 // (request checks, graph, SQLite insert: an upper bound) and, as a lower bound, from its return
 // (the task is queued and dispatched inside it). Both latencies include the loopback network
-// and the node's answers (the websocket handshake, POST /prompt, GET /view).
+// and the node's answers (POST /prompt, GET /view; the node's websocket is opened by the
+// warm-up and then kept, as in production).
 #include "benchsupport.h"
 #include "nodethread.h"
 #include "router/router.h"
@@ -84,11 +85,10 @@ public:
             // In the node's thread, the moment it emits (right after it acted).
             QObject::connect(
                 node, &simnode::SimulatedNode::promptReceived, node,
-                [this](const QString &promptId, const QString &clientId) {
+                [this](const QString &promptId, const QString &) {
                     const qint64 now = m_clock.nsecsElapsed();
-                    m_taskOfPrompt.insert(promptId, clientId); // clientId: the task id
                     const QMutexLocker lock(&m_mutex);
-                    m_received.insert(clientId, now);
+                    m_received.insert(promptId, now);
                 },
                 Qt::DirectConnection);
             QObject::connect(
@@ -96,7 +96,7 @@ public:
                 [this](const QString &promptId, bool) {
                     const qint64 now = m_clock.nsecsElapsed();
                     const QMutexLocker lock(&m_mutex);
-                    m_finished.insert(m_taskOfPrompt.value(promptId), now);
+                    m_finished.insert(promptId, now);
                 },
                 Qt::DirectConnection);
         });
@@ -144,10 +144,12 @@ public:
         outcome.wallSeconds = double(m_clock.nsecsElapsed() - m_startNs) / 1e9;
         for (int i = m_warmup; i < m_order.size(); ++i) {
             Sample s = m_samples.value(m_order.at(i));
+            const auto task = m_router->tasks().task(m_order.at(i));
+            const QString promptId = task ? task->promptId : QString();
             {
                 const QMutexLocker lock(&m_mutex);
-                s.nodeReceived = m_received.value(m_order.at(i), -1);
-                s.nodeFinished = m_finished.value(m_order.at(i), -1);
+                s.nodeReceived = m_received.value(promptId, -1);
+                s.nodeFinished = m_finished.value(promptId, -1);
             }
             if (s.nodeReceived < 0 || s.nodeFinished < 0 || s.done < 0)
                 bench::die(Program, QStringLiteral("task %1 lacks a timestamp").arg(m_order.at(i)));
@@ -195,10 +197,9 @@ private:
     int m_total;
     int m_warmup;
     QElapsedTimer m_clock;
-    QHash<QString, QString> m_taskOfPrompt; // the node's thread only
-    QMutex m_mutex;                         // guards the node's timestamps:
-    QHash<QString, qint64> m_received;      // task id -> POST /prompt accepted
-    QHash<QString, qint64> m_finished;      // task id -> the prompt's last message sent
+    QMutex m_mutex;                    // guards the node's timestamps:
+    QHash<QString, qint64> m_received; // prompt id -> POST /prompt accepted
+    QHash<QString, qint64> m_finished; // prompt id -> the prompt's last message sent
     bench::NodeThread m_nodes;              // after what its slots use: it ends before them
     QUrl m_nodeUrl;
     std::unique_ptr<Router> m_router;

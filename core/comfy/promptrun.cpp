@@ -7,6 +7,8 @@
 #include <QNetworkRequest>
 #include <QUrlQuery>
 
+#include <utility>
+
 Q_LOGGING_CATEGORY(lcComfy, "comfy.node")
 
 namespace comfy {
@@ -14,8 +16,10 @@ namespace comfy {
 using protocol::MessageType;
 
 namespace {
-constexpr qint64 MaxWebSocketMessage = 256LL * 1024 * 1024; // a batch of large PNGs fits
 constexpr int RequestTimeoutMs = 30000;
+// Messages kept while POST /prompt is out (most belong to other prompts on the node); beyond
+// this, the run catches up from /history instead.
+constexpr qsizetype MaxEarlyMessages = 1024;
 
 QNetworkRequest jsonRequest(const QUrl &url)
 {
@@ -26,35 +30,26 @@ QNetworkRequest jsonRequest(const QUrl &url)
 }
 } // namespace
 
-PromptRun::PromptRun(QNetworkAccessManager &network, const QUrl &node, const QString &clientId,
-                     const QJsonObject &graph, QObject *parent)
+PromptRun::PromptRun(QNetworkAccessManager &network, NodeConnection &connection,
+                     const QString &taskId, const QJsonObject &graph, QObject *parent)
     : QObject(parent)
     , m_network(network)
-    , m_node(node)
-    , m_clientId(clientId)
+    , m_connection(connection)
+    , m_node(connection.node())
+    , m_taskId(taskId)
     , m_graph(graph)
 {
-    m_socket.setMaxAllowedIncomingMessageSize(MaxWebSocketMessage);
-    m_socket.setMaxAllowedIncomingFrameSize(MaxWebSocketMessage);
-    m_connectTimer.setSingleShot(true);
-    m_connectTimer.setInterval(10000);
-    connect(&m_connectTimer, &QTimer::timeout, this, [this] {
-        m_socket.abort(); // may report disconnected, which schedules the next try itself
-        if (m_finished || m_reconnectTimer.isActive())
-            return;
-        scheduleReconnect(QStringLiteral("websocket of %1 did not connect within %2 ms")
-                              .arg(nodeName())
-                              .arg(m_connectTimer.interval()));
-    });
     m_silenceTimer.setSingleShot(true);
     m_silenceTimer.setInterval(600000);
     connect(&m_silenceTimer, &QTimer::timeout, this, [this] { checkHistory(true); });
-    m_reconnectTimer.setSingleShot(true);
-    connect(&m_reconnectTimer, &QTimer::timeout, this, &PromptRun::openSocket);
-    connect(&m_socket, &QWebSocket::connected, this, &PromptRun::onConnected);
-    connect(&m_socket, &QWebSocket::disconnected, this, &PromptRun::onDisconnected);
-    connect(&m_socket, &QWebSocket::textMessageReceived, this, &PromptRun::onText);
-    connect(&m_socket, &QWebSocket::binaryMessageReceived, this, &PromptRun::onBinary);
+    connect(&connection, &NodeConnection::opened, this, &PromptRun::onOpened);
+    connect(&connection, &NodeConnection::interrupted, this, &PromptRun::onInterrupted);
+    connect(&connection, &NodeConnection::gaveUp, this, [this](const QString &reason) {
+        if (!m_succeeded)
+            fail(RunFailure::NodeLost, reason);
+    });
+    connect(&connection, &NodeConnection::message, this, &PromptRun::onMessage);
+    connect(&connection, &NodeConnection::binaryFrame, this, &PromptRun::onBinaryFrame);
 }
 
 PromptRun::~PromptRun()
@@ -62,7 +57,8 @@ PromptRun::~PromptRun()
     m_finished = true; // no signals from the teardown below
     if (m_request)
         m_request->abort();
-    m_socket.abort();
+    stopFetch();
+    releaseConnection();
 }
 
 QString PromptRun::nodeName() const
@@ -70,37 +66,56 @@ QString PromptRun::nodeName() const
     return m_node.toString();
 }
 
+void PromptRun::releaseConnection()
+{
+    if (!m_usingConnection)
+        return;
+    m_usingConnection = false;
+    m_connection.removeUser();
+}
+
 void PromptRun::start()
 {
-    openSocket();
+    if (m_usingConnection || m_finished)
+        return;
+    m_usingConnection = true;
+    m_connection.addUser(); // opens the socket if nobody has yet
+    if (m_connection.isOpen())
+        post(); // the usual case: the node's socket is open already
 }
 
-void PromptRun::openSocket()
+void PromptRun::onOpened()
 {
-    QUrl ws = m_node.resolved(QUrl(QStringLiteral("ws")));
-    ws.setScheme(m_node.scheme() == QLatin1String("https") ? QStringLiteral("wss")
-                                                           : QStringLiteral("ws"));
-    QUrlQuery query;
-    query.addQueryItem(QStringLiteral("clientId"), m_clientId);
-    ws.setQuery(query);
-    m_connectTimer.start();
-    m_socket.open(ws);
-}
-
-void PromptRun::onConnected()
-{
-    m_connectTimer.stop();
-    if (m_posted) {
-        // Reconnected (same clientId): what happened meanwhile is in /history.
-        qCInfo(lcComfy).noquote() << "websocket to" << nodeName() << "back for task" << m_clientId;
-        m_reconnects = 0;
-        checkHistory(false);
+    if (m_finished || !m_usingConnection)
+        return;
+    if (!m_posted) {
+        post();
         return;
     }
+    if (m_missedFrames && !m_succeeded) {
+        // Back (same clientId): what happened meanwhile is in /history.
+        qCInfo(lcComfy).noquote() << "websocket to" << nodeName() << "back for task" << m_taskId;
+        checkHistory(false);
+    }
+}
+
+void PromptRun::onInterrupted(const QString &reason)
+{
+    if (m_finished || m_succeeded || !m_usingConnection)
+        return;
+    if (!m_posted) {
+        fail(RunFailure::NodeLost, reason);
+        return;
+    }
+    m_missedFrames = true;
+}
+
+void PromptRun::post()
+{
     m_posted = true;
     // The socket is open before the prompt exists, so no message of the run is missed.
     QJsonObject body{{QStringLiteral("prompt"), m_graph},
-                     {QStringLiteral("client_id"), m_clientId}};
+                     {QStringLiteral("client_id"), m_connection.clientId()}};
     QNetworkReply *reply =
         m_network.post(jsonRequest(m_node.resolved(QUrl(QStringLiteral("prompt")))),
                        QJsonDocument(body).toJson(QJsonDocument::Compact));
@@ -124,15 +139,25 @@ void PromptRun::onPromptReply(QNetworkReply *reply)
                  QStringLiteral("%1 answered POST /prompt without a prompt_id").arg(nodeName()));
             return;
         }
-        if (!m_promptId.isEmpty() && m_promptId != id)
-            qCWarning(lcComfy) << "prompt id mismatch" << m_promptId << id;
         m_promptId = id;
         m_silenceTimer.start();
         qCInfo(lcComfy).noquote() << "prompt" << id << "queued on" << nodeName() << "for task"
-                                  << m_clientId;
+                                  << m_taskId;
         Q_EMIT submitted(id);
+        // Ours among what came before the answer, in order.
+        const QList<Early> early = std::exchange(m_early, {});
+        for (const Early &item : early) {
+            if (m_finished)
+                return;
+            if (item.message && item.message->promptId == id)
+                handle(*item.message);
+            else if (!item.message && item.framePromptId == id && !m_succeeded)
+                handleFrame(item.frame);
+        }
         if (m_cancelRequested)
             cancel();
+        else if (m_missedFrames && !m_succeeded && m_connection.isOpen())
+            checkHistory(false); // the socket dropped, or the early messages overflowed
         return;
     }
     if (status == 400) {
@@ -151,32 +176,6 @@ void PromptRun::onPromptReply(QNetworkReply *reply)
     }
     fail(RunFailure::NodeLost,
          QStringLiteral("POST /prompt to %1 failed: %2").arg(nodeName(), reply->errorString()));
-}
-
-void PromptRun::onDisconnected()
-{
-    if (m_finished || m_succeeded)
-        return; // after success only /view fetches remain, they need no socket
-    m_connectTimer.stop();
-    const QString reason = m_socket.errorString();
-    scheduleReconnect(
-        QStringLiteral("lost the websocket connection to %1%2")
-            .arg(nodeName(), reason.isEmpty() ? QString() : QStringLiteral(": ") + reason));
-}
-
-void PromptRun::scheduleReconnect(const QString &reason)
-{
-    constexpr int MaxReconnects = 5; // about 15 s in all
-    if (!m_posted || m_reconnects >= MaxReconnects) {
-        fail(RunFailure::NodeLost,
-             m_posted ? reason + QStringLiteral(" (no reconnect in %1 tries)").arg(m_reconnects)
-                      : reason);
-        return;
-    }
-    m_missedFrames = true;
-    const int delay = 500 << m_reconnects++;
-    qCWarning(lcComfy).noquote() << reason << "- reconnecting in" << delay << "ms";
-    m_reconnectTimer.start(delay);
 }
 
 void PromptRun::checkHistory(bool afterSilence)
@@ -290,43 +289,54 @@ void PromptRun::takeResultsFromHistory(const QJsonObject &entry)
     }
     if (lostWebsocketImages())
         return;
-    // The outputs as the history has them, in the graph's node order.
+    // The outputs as the history has them, in the graph's node order; SaveImageWebsocket
+    // images are not in the history, only the frames already received (complete, or
+    // lostWebsocketImages() would have failed the run).
     QStringList ids = entry.value(QLatin1String("outputs")).toObject().keys();
     std::sort(ids.begin(), ids.end(), [](const QString &a, const QString &b) {
         return a.toLongLong() != b.toLongLong() ? a.toLongLong() < b.toLongLong() : a < b;
     });
-    m_outputs.clear();
+    stopFetch();
+    QList<Output> outputs;
     for (const QString &id : ids)
         for (const protocol::ImageRef &ref : protocol::imagesOf(
                  entry.value(QLatin1String("outputs")).toObject().value(id).toObject()))
-            m_outputs.append(Output{ref, {}});
-    m_succeeded = true;
-    m_silenceTimer.stop();
+            outputs.append(Output{ref, {}});
+    for (const Output &output : std::as_const(m_outputs))
+        if (output.ref.filename.isEmpty())
+            outputs.append(output);
+    m_outputs = outputs;
+    m_nextFetch = 0;
     qCInfo(lcComfy).noquote() << "prompt" << m_promptId << "finished on" << nodeName()
                               << "while the websocket was away: results from /history";
-    fetchNextOutput();
+    succeed();
 }
 
-void PromptRun::onText(const QString &text)
+void PromptRun::onMessage(const protocol::Message &message)
 {
-    if (m_finished)
+    if (m_finished || m_succeeded || !m_posted)
         return;
-    if (!m_promptId.isEmpty() && !m_succeeded)
-        m_silenceTimer.start();
-    if (const auto message = protocol::parseText(text.toUtf8()))
-        handle(*message);
+    if (m_promptId.isEmpty()) { // POST /prompt not answered yet
+        if (m_early.size() < MaxEarlyMessages)
+            m_early.append(Early{message, {}, {}});
+        else
+            m_missedFrames = true;
+        return;
+    }
+    // The socket is the node's, shared by every prompt the router runs there.
+    if (message.promptId != m_promptId)
+        return;
+    m_silenceTimer.start();
+    handle(message);
 }
 
 void PromptRun::handle(const protocol::Message &message)
 {
-    // clientId is unique to this run, so every prompt message on this socket is ours; a
-    // prompt_id from another prompt would only come from a node shared by mistake.
-    if (!message.promptId.isEmpty() && !m_promptId.isEmpty() && message.promptId != m_promptId)
-        return;
     switch (message.type) {
     case MessageType::ExecutionStart:
-        if (m_promptId.isEmpty())
-            m_promptId = message.promptId; // the run may start before POST /prompt answers
+    case MessageType::Status:
+    case MessageType::ExecutionCached:
+    case MessageType::Unknown:
         break;
     case MessageType::Executing:
         if (message.nodeIsNull)
@@ -345,16 +355,15 @@ void PromptRun::handle(const protocol::Message &message)
         const QJsonObject output = message.data.value(QLatin1String("output")).toObject();
         for (const protocol::ImageRef &ref : protocol::imagesOf(output))
             m_outputs.append(Output{ref, {}});
+        fetchOutputs(); // the file is written: fetch it while the rest of the graph runs
         break;
     }
     case MessageType::ExecutionSuccess:
         if (lostWebsocketImages())
             break;
-        m_succeeded = true;
-        m_silenceTimer.stop();
         qCInfo(lcComfy).noquote() << "prompt" << m_promptId << "succeeded on" << nodeName()
                                   << "with" << m_outputs.size() << "images";
-        fetchNextOutput();
+        succeed();
         break;
     case MessageType::ExecutionError:
         fail(RunFailure::ExecutionError,
@@ -366,19 +375,28 @@ void PromptRun::handle(const protocol::Message &message)
              QStringLiteral("%1 on %2")
                  .arg(protocol::describeInterruption(message.data), nodeName()));
         break;
-    case MessageType::Status:
-    case MessageType::ExecutionCached:
-    case MessageType::Unknown:
-        break;
     }
 }
 
-void PromptRun::onBinary(const QByteArray &frame)
+void PromptRun::onBinaryFrame(const QString &promptId, const QByteArray &frame)
 {
-    if (m_finished || m_succeeded)
+    if (m_finished || m_succeeded || !m_posted)
         return;
-    if (!m_promptId.isEmpty())
-        m_silenceTimer.start();
+    if (m_promptId.isEmpty()) {
+        if (m_early.size() < MaxEarlyMessages)
+            m_early.append(Early{std::nullopt, promptId, frame});
+        else
+            m_missedFrames = true;
+        return;
+    }
+    if (promptId != m_promptId)
+        return;
+    m_silenceTimer.start();
+    handleFrame(frame);
+}
+
+void PromptRun::handleFrame(const QByteArray &frame)
+{
     const auto parsed = protocol::parseBinary(frame);
     if (!parsed || parsed->eventType != protocol::BinaryFrame::PreviewImage)
         return;
@@ -391,13 +409,35 @@ void PromptRun::onBinary(const QByteArray &frame)
         Q_EMIT preview(parsed->image, parsed->mimeType());
 }
 
-void PromptRun::fetchNextOutput()
+void PromptRun::succeed()
 {
+    m_succeeded = true;
+    m_silenceTimer.stop();
+    releaseConnection(); // only /view fetches remain: they need no socket
+    fetchOutputs();
+}
+
+void PromptRun::stopFetch()
+{
+    if (!m_fetch)
+        return;
+    QNetworkReply *reply = m_fetch.data();
+    m_fetch.clear();
+    reply->disconnect(this);
+    reply->abort();
+    reply->deleteLater();
+}
+
+void PromptRun::fetchOutputs()
+{
+    if (m_fetch || m_finished)
+        return; // one at a time; the one out calls again
     while (m_nextFetch < m_outputs.size() && !m_outputs[m_nextFetch].image.data.isEmpty())
         ++m_nextFetch;
     if (m_nextFetch >= m_outputs.size()) {
+        if (!m_succeeded)
+            return; // more may come
         m_finished = true;
-        m_socket.close();
         QList<OutputImage> images;
         images.reserve(m_outputs.size());
         for (const Output &output : std::as_const(m_outputs))
@@ -410,10 +450,10 @@ void PromptRun::fetchNextOutput()
     QNetworkRequest request(url);
     request.setTransferTimeout(RequestTimeoutMs);
     QNetworkReply *reply = m_network.get(request);
-    m_request = reply;
+    m_fetch = reply;
     connect(reply, &QNetworkReply::finished, this, [this, reply] {
         reply->deleteLater();
-        m_request.clear();
+        m_fetch.clear();
         if (m_finished)
             return;
         Output &output = m_outputs[m_nextFetch];
@@ -430,7 +470,7 @@ void PromptRun::fetchNextOutput()
         if (!mime.startsWith("image/"))
             mime = protocol::sniffImageType(data);
         output.image = {std::move(data), mime};
-        fetchNextOutput();
+        fetchOutputs();
     });
 }
 
@@ -473,13 +513,12 @@ void PromptRun::fail(RunFailure failure, const QString &reason)
     if (m_finished)
         return;
     m_finished = true;
-    m_connectTimer.stop();
     m_silenceTimer.stop();
-    m_reconnectTimer.stop();
     if (m_request)
         m_request->abort();
-    m_socket.abort();
-    qCWarning(lcComfy).noquote() << "task" << m_clientId << "failed on" << nodeName() << ":"
+    stopFetch();
+    releaseConnection();
+    qCWarning(lcComfy).noquote() << "task" << m_taskId << "failed on" << nodeName() << ":"
                                  << reason;
     Q_EMIT failed(failure, reason);
 }

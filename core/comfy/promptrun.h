@@ -1,20 +1,19 @@
 #pragma once
 
+#include "comfy/nodeconnection.h"
 #include "comfy/protocol.h"
 
 #include <QJsonObject>
 #include <QList>
-#include <QLoggingCategory>
 #include <QObject>
 #include <QPointer>
 #include <QTimer>
 #include <QUrl>
-#include <QWebSocket>
+
+#include <optional>
 
 class QNetworkAccessManager;
 class QNetworkReply;
-
-Q_DECLARE_LOGGING_CATEGORY(lcComfy)
 
 namespace comfy {
 
@@ -31,14 +30,16 @@ enum class RunFailure {
     Interrupted,    // execution_interrupted
 };
 
-// One prompt on one ComfyUI node, the client side of the protocol: open the websocket
-// with clientId, POST /prompt with that client_id, follow the messages of that prompt,
-// fetch SaveImage/PreviewImage outputs with GET /view, and report the end once.
+// One prompt on one ComfyUI node, the client side of the protocol: POST /prompt with the
+// client_id of the node's shared websocket (NodeConnection), follow the messages of that
+// prompt, fetch SaveImage/PreviewImage outputs with GET /view as soon as the node reports
+// them, and report the end once.
 class PromptRun : public QObject {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(PromptRun)
 public:
-    PromptRun(QNetworkAccessManager &network, const QUrl &node, const QString &clientId,
+    // taskId only names the run in logs.
+    PromptRun(QNetworkAccessManager &network, NodeConnection &connection, const QString &taskId,
               const QJsonObject &graph, QObject *parent = nullptr);
     ~PromptRun() override;
 
@@ -66,36 +67,46 @@ private:
         protocol::ImageRef ref; // fetched with /view when data is empty
         OutputImage image;
     };
-    void onConnected();
-    void onDisconnected();
-    void onText(const QString &text);
-    void onBinary(const QByteArray &frame);
+    // What came on the shared socket before POST /prompt answered with our prompt_id: some
+    // of it may be ours (a fast node starts the prompt before its answer arrives).
+    struct Early {
+        std::optional<protocol::Message> message;
+        QString framePromptId;
+        QByteArray frame;
+    };
+    void post();
+    void onOpened();
+    void onInterrupted(const QString &reason);
+    void onMessage(const protocol::Message &message);
+    void onBinaryFrame(const QString &promptId, const QByteArray &frame);
     void onPromptReply(QNetworkReply *reply);
     void handle(const protocol::Message &message);
-    void fetchNextOutput();
-    void openSocket();
-    void scheduleReconnect(const QString &reason);
+    void handleFrame(const QByteArray &frame);
+    void fetchOutputs(); // the next output not yet fetched; the end once all are and it succeeded
+    void stopFetch();
     // Asks /history for the prompt (after a reconnect, or after a silence): finished there ->
     // the results from it; else goes on waiting, or (after a silence) ends as NodeLost.
     void checkHistory(bool afterSilence);
     void takeResultsFromHistory(const QJsonObject &entry);
     void checkQueueAfterSilence();
     bool lostWebsocketImages(); // true (and failed) when frames may be missing
+    void succeed();
     void fail(RunFailure failure, const QString &reason);
+    void releaseConnection();
     QString nodeName() const;
 
     QNetworkAccessManager &m_network;
+    NodeConnection &m_connection;
     QUrl m_node;
-    QString m_clientId;
+    QString m_taskId;
     QJsonObject m_graph;
-    QWebSocket m_socket;
-    QTimer m_connectTimer;
     QTimer m_silenceTimer;
-    QTimer m_reconnectTimer;
-    int m_reconnects = 0;
-    bool m_posted = false;       // POST /prompt sent: a later connect is a reconnect
+    bool m_usingConnection = false;
+    bool m_posted = false;       // POST /prompt sent
     bool m_missedFrames = false; // frames may have been sent while the socket was down
-    QPointer<QNetworkReply> m_request;
+    QList<Early> m_early;
+    QPointer<QNetworkReply> m_request; // POST /prompt
+    QPointer<QNetworkReply> m_fetch;   // GET /view of m_outputs[m_nextFetch]
     QString m_promptId;
     QString m_currentNode;
     QList<Output> m_outputs;

@@ -21,6 +21,7 @@ Dispatcher::Dispatcher(TaskQueue &tasks, NodeRegistry &nodes, QNetworkAccessMana
     connect(&m_tasks, &TaskQueue::taskReady, this, &Dispatcher::dispatch);
     connect(&m_nodes, &NodeRegistry::nodeAvailable, this, &Dispatcher::dispatch);
     connect(&m_nodes, &NodeRegistry::nodeWentOffline, this, &Dispatcher::onNodeOffline);
+    connect(&m_nodes, &NodeRegistry::nodeRemoved, &m_connections, &NodeConnections::remove);
 }
 
 Dispatcher::~Dispatcher()
@@ -56,7 +57,8 @@ void Dispatcher::dispatch()
                 m_nodes.release(*node, id);
                 continue;
             }
-            auto *runner = new TaskRunner(id, *node, m_tasks, m_nodes, m_network, m_policy, this);
+            auto *runner = new TaskRunner(id, m_connections.forNode(*node), m_tasks, m_nodes,
+                                         m_network, m_policy, this);
             m_runners.insert(id, runner);
             connect(runner, &TaskRunner::ended, this,
                     [this](const QString &taskId) { m_runners.remove(taskId); });

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "comfy/nodeconnection.h"
 #include "dispatch/taskrunner.h"
 #include "util/error.h"
 
@@ -41,6 +42,7 @@ private:
     NodeRegistry &m_nodes;
     QNetworkAccessManager &m_network;
     RunPolicy m_policy;
+    NodeConnections m_connections; // one websocket per node, kept for the next task
     QHash<QString, QPointer<TaskRunner>> m_runners;
     bool m_dispatching = false;
     bool m_again = false;

@@ -26,8 +26,9 @@ class TaskRunner : public QObject {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(TaskRunner)
 public:
-    TaskRunner(const QString &taskId, const QUrl &node, TaskQueue &tasks, NodeRegistry &nodes,
-               QNetworkAccessManager &network, const RunPolicy &policy, QObject *parent = nullptr);
+    TaskRunner(const QString &taskId, NodeConnection &connection, TaskQueue &tasks,
+               NodeRegistry &nodes, QNetworkAccessManager &network, const RunPolicy &policy,
+               QObject *parent = nullptr);
     ~TaskRunner() override;
 
     void start();

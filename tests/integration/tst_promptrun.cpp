@@ -1,4 +1,6 @@
-// The ComfyUI client (PromptRun) against a simulated node that replays the recorded protocol.
+// The ComfyUI client (PromptRun over a NodeConnection) against a simulated node that replays
+// the recorded protocol.
+#include "comfy/nodeconnection.h"
 #include "comfy/promptrun.h"
 #include "simcluster.h"
 
@@ -18,8 +20,13 @@ private Q_SLOTS:
     {
         m_network.setProxy(QNetworkProxy::NoProxy);
         m_cluster = std::make_unique<SimCluster>(1, 10);
+        m_connection = std::make_unique<NodeConnection>(m_cluster->node(0).url());
     }
-    void cleanup() { m_cluster.reset(); }
+    void cleanup()
+    {
+        m_connection.reset();
+        m_cluster.reset();
+    }
 
     void saveImageOutputsAreFetchedWithView();
     void websocketImagesArriveInOrder();
@@ -32,15 +39,20 @@ private Q_SLOTS:
     void websocketImagesLostWhileAwayIsNodeLost();
     void silentNodeIsNodeLost();
     void unreachableNodeIsNodeLost();
+    void runsShareOneWebSocket();
+    void idleWebSocketLostIsReopenedByTheNextRun();
+    void queuedRunsGetOnlyTheirOwnMessages();
+    void messagesBeforeThePromptAnswerAreKept();
 
 private:
     std::unique_ptr<PromptRun> run(const QJsonObject &graph,
-                                   const QString &clientId = QStringLiteral("task-1"))
+                                   const QString &taskId = QStringLiteral("task-1"))
     {
-        return std::make_unique<PromptRun>(m_network, m_cluster->node(0).url(), clientId, graph);
+        return std::make_unique<PromptRun>(m_network, *m_connection, taskId, graph);
     }
     QNetworkAccessManager m_network;
     std::unique_ptr<SimCluster> m_cluster;
+    std::unique_ptr<NodeConnection> m_connection;
 };
 
 void TestPromptRun::saveImageOutputsAreFetchedWithView()
@@ -54,9 +66,10 @@ void TestPromptRun::saveImageOutputsAreFetchedWithView()
     QVERIFY(finished.wait(10000));
     QCOMPARE(failed.size(), 0);
     QCOMPARE(submitted.size(), 1);
-    // The websocket was opened with clientId = our id before POST /prompt carried client_id.
+    // The node's websocket was open with its clientId before POST /prompt carried it.
     QCOMPARE(received.size(), 1);
-    QCOMPARE(received.first().at(1).toString(), QStringLiteral("task-1"));
+    QCOMPARE(received.first().at(1).toString(), m_connection->clientId());
+    QVERIFY(m_connection->clientId().startsWith(QLatin1String("comfy-router-")));
     QCOMPARE(received.first().at(0).toString(), submitted.first().at(0).toString());
     const auto images = finished.first().at(0).value<QList<OutputImage>>();
     QCOMPARE(images.size(), 1);
@@ -239,6 +252,99 @@ void TestPromptRun::unreachableNodeIsNodeLost()
     QCOMPARE(failed.size(), 1);
     QCOMPARE(failed.first().at(0).value<RunFailure>(), RunFailure::NodeLost);
     QVERIFY(failed.first().at(1).toString().contains(m_cluster->node(0).url().toString()));
+}
+
+void TestPromptRun::runsShareOneWebSocket()
+{
+    QSignalSpy connected(&m_cluster->node(0), &simnode::SimulatedNode::webSocketConnected);
+    QSignalSpy received(&m_cluster->node(0), &simnode::SimulatedNode::promptReceived);
+    for (int i = 0; i < 3; ++i) {
+        auto r = run(saveImageGraph(QStringLiteral("shared%1").arg(i)));
+        QSignalSpy finished(r.get(), &PromptRun::finished);
+        r->start();
+        QVERIFY(finished.wait(10000));
+        QCOMPARE(finished.first().at(0).value<QList<OutputImage>>().size(), 1);
+    }
+    // One handshake for all three; the socket stays open for the next task.
+    QCOMPARE(connected.size(), 1);
+    QCOMPARE(received.size(), 3);
+    QVERIFY(m_connection->isOpen());
+    QCOMPARE(m_connection->users(), 0);
+    QCOMPARE(m_cluster->node(0).connectedClientIds(), QStringList{m_connection->clientId()});
+}
+
+void TestPromptRun::idleWebSocketLostIsReopenedByTheNextRun()
+{
+    QSignalSpy connected(&m_cluster->node(0), &simnode::SimulatedNode::webSocketConnected);
+    {
+        auto r = run(saveImageGraph(QStringLiteral("before")));
+        QSignalSpy finished(r.get(), &PromptRun::finished);
+        r->start();
+        QVERIFY(finished.wait(10000));
+    }
+    QSignalSpy interrupted(m_connection.get(), &NodeConnection::interrupted);
+    m_cluster->node(0).dropWebSockets();
+    QVERIFY(interrupted.wait(5000));
+    QVERIFY(!m_connection->isOpen()); // nobody needs it: no reconnect loop against the node
+    auto r = run(saveImageGraph(QStringLiteral("after")));
+    QSignalSpy finished(r.get(), &PromptRun::finished);
+    QSignalSpy failed(r.get(), &PromptRun::failed);
+    r->start();
+    QVERIFY(finished.wait(10000));
+    QCOMPARE(failed.size(), 0);
+    QCOMPARE(connected.size(), 2);
+}
+
+void TestPromptRun::queuedRunsGetOnlyTheirOwnMessages()
+{
+    // Both prompts on the node at once (the second waits in its queue, as with
+    // NODE__QUEUE_DEPTH 2): one socket carries the messages of both.
+    m_cluster->node(0).setStepDelayMs(5);
+    auto first = run(samplerGraph(6, 64, 64), QStringLiteral("task-a"));
+    auto second = run(samplerGraph(9, 64, 96), QStringLiteral("task-b"));
+    QSignalSpy progress1(first.get(), &PromptRun::progress);
+    QSignalSpy progress2(second.get(), &PromptRun::progress);
+    QSignalSpy previews1(first.get(), &PromptRun::preview);
+    QSignalSpy previews2(second.get(), &PromptRun::preview);
+    QSignalSpy finished1(first.get(), &PromptRun::finished);
+    QSignalSpy finished2(second.get(), &PromptRun::finished);
+    first->start();
+    second->start();
+    QTRY_COMPARE_WITH_TIMEOUT(finished1.size(), 1, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(finished2.size(), 1, 10000);
+    QVERIFY(first->promptId() != second->promptId());
+    QCOMPARE(progress1.size(), 6);
+    QCOMPARE(progress2.size(), 9);
+    QCOMPARE(progress1.last().at(1).toInt(), 6);
+    QCOMPARE(progress2.last().at(1).toInt(), 9);
+    QCOMPARE(previews1.size(), 6);
+    QCOMPARE(previews2.size(), 9);
+    const auto images1 = finished1.first().at(0).value<QList<OutputImage>>();
+    const auto images2 = finished2.first().at(0).value<QList<OutputImage>>();
+    QCOMPARE(images1.size(), 1);
+    QCOMPARE(images2.size(), 1);
+    QVERIFY(images1.first().data != images2.first().data); // each its own picture
+}
+
+void TestPromptRun::messagesBeforeThePromptAnswerAreKept()
+{
+    // The node runs the whole prompt before its answer to POST /prompt arrives: every
+    // message came before the run knew its prompt_id.
+    m_cluster->node(0).setStepDelayMs(1);
+    m_cluster->node(0).setPromptAnswerDelayMs(400);
+    auto r = run(samplerGraph(5));
+    QSignalSpy submitted(r.get(), &PromptRun::submitted);
+    QSignalSpy progress(r.get(), &PromptRun::progress);
+    QSignalSpy finished(r.get(), &PromptRun::finished);
+    QSignalSpy failed(r.get(), &PromptRun::failed);
+    QSignalSpy nodeFinished(&m_cluster->node(0), &simnode::SimulatedNode::promptFinished);
+    r->start();
+    QVERIFY(nodeFinished.wait(10000));
+    QCOMPARE(submitted.size(), 0); // the scenario: the node is done, the answer still out
+    QVERIFY(finished.wait(10000));
+    QCOMPARE(failed.size(), 0);
+    QCOMPARE(progress.size(), 5);
+    QCOMPARE(finished.first().at(0).value<QList<OutputImage>>().size(), 1);
 }
 
 QTEST_GUILESS_MAIN(TestPromptRun)

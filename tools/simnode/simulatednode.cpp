@@ -19,6 +19,7 @@
 #include <QMimeDatabase>
 #include <QPointer>
 #include <QSaveFile>
+#include <QTimer>
 #include <QUuid>
 #include <QWebSocket>
 
@@ -119,6 +120,7 @@ public:
     bool up = false;
     double number = 0; // ComfyUI's server.number
     int promptsReceived = 0;
+    int promptAnswerDelayMs = 0;
 
     struct Client {
         std::unique_ptr<QWebSocket> socket;
@@ -528,12 +530,25 @@ void SimulatedNodePrivate::postPrompt(const QHttpServerRequest &request, QTcpSoc
     const QString promptId = item.promptId;
     ++promptsReceived;
     executor.enqueue(std::move(item));
-    replyJson(request, socket,
-              QJsonObject{{QStringLiteral("prompt_id"), promptId},
-                          {QStringLiteral("number"), promptNumber == qint64(promptNumber)
-                                                         ? QJsonValue(qint64(promptNumber))
-                                                         : QJsonValue(promptNumber)},
-                          {QStringLiteral("node_errors"), validation.nodeErrors}});
+    const QJsonObject answer{{QStringLiteral("prompt_id"), promptId},
+                             {QStringLiteral("number"), promptNumber == qint64(promptNumber)
+                                                            ? QJsonValue(qint64(promptNumber))
+                                                            : QJsonValue(promptNumber)},
+                             {QStringLiteral("node_errors"), validation.nodeErrors}};
+    if (promptAnswerDelayMs > 0) {
+        // Written by hand: a QHttpServerResponder must not outlive its request in Qt 6.4.
+        const QByteArray json = compact(answer);
+        QTimer::singleShot(promptAnswerDelayMs, socket,
+                           [target = QPointer<QTcpSocket>(socket), json] {
+                               if (target && target->isOpen())
+                                   target->write("HTTP/1.1 200 OK\r\nContent-Type: " + kJson +
+                                                 "\r\nContent-Length: " +
+                                                 QByteArray::number(json.size()) + "\r\n\r\n" +
+                                                 json);
+                           });
+    } else {
+        replyJson(request, socket, answer);
+    }
     QMetaObject::invokeMethod(
         q, [node = q, promptId, clientId]() { Q_EMIT node->promptReceived(promptId, clientId); },
         Qt::QueuedConnection);
@@ -762,6 +777,11 @@ void SimulatedNode::setStepDelayMs(int ms)
 int SimulatedNode::stepDelayMs() const
 {
     return d->executor.stepDelayMs();
+}
+
+void SimulatedNode::setPromptAnswerDelayMs(int ms)
+{
+    d->promptAnswerDelayMs = ms;
 }
 
 void SimulatedNode::setModelLoadDelayMs(int ms)

@@ -43,6 +43,10 @@ public:
     // UNETLoader) whose model differs from the one this node loaded last takes this much longer,
     // like a GPU node switching checkpoints; the same model again costs nothing (default 0).
     void setModelLoadDelayMs(int ms);
+    // The answer to an accepted POST /prompt leaves this much later, after the prompt has
+    // started: a real node's executor runs in a thread of its own and may send the prompt's
+    // first messages (or all of them) before the HTTP answer (default 0).
+    void setPromptAnswerDelayMs(int ms);
     int modelLoadDelayMs() const;
     // The next `count` prompts to start end with execution_error (RuntimeError, this message)
     // at their first node.

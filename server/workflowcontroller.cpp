@@ -4,6 +4,7 @@
 #include "tasks/taskjson.h"
 
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QRegularExpression>
 
 namespace comfy::server {
@@ -33,6 +34,9 @@ std::variant<int, ApiError> intQuery(const ApiRequest &request, const QString &k
     return value;
 }
 
+// Enough for the answers of thousands of recently finished tasks that clients still poll.
+constexpr qsizetype FinishedTaskCacheBytes = 64 * 1024 * 1024;
+
 void addCors(QHttpServerResponse &response)
 {
     response.addHeader(QByteArrayLiteral("Access-Control-Allow-Origin"), QByteArrayLiteral("*"));
@@ -41,6 +45,7 @@ void addCors(QHttpServerResponse &response)
 
 WorkflowController::WorkflowController(ApiServer &server, Router &router)
     : m_router(router)
+    , m_finishedTasks(FinishedTaskCacheBytes)
 {
     auto bind = [this](ApiReply (WorkflowController::*method)(const ApiRequest &)) {
         return [this, method](const ApiRequest &request) { return (this->*method)(request); };
@@ -111,10 +116,21 @@ ApiReply WorkflowController::list(const ApiRequest &request)
 ApiReply WorkflowController::status(const ApiRequest &request)
 {
     const QString &id = request.args.at(0);
-    const auto task = m_router.tasks().task(id);
-    if (!task)
-        return unknownTask(id);
-    return jsonResponse(taskToJson(*task, m_router.tasks().positionOf(id)));
+    const TaskQueue &tasks = m_router.tasks();
+    const std::optional<TaskStatus> state = tasks.statusOf(id);
+    if (!state)
+        return unknownTask(id); // also drops a forgotten task's cached answer from view
+    static const QByteArray json = QByteArrayLiteral("application/json");
+    const bool finished = *state != TaskStatus::Pending && *state != TaskStatus::Running;
+    if (finished) {
+        if (const QByteArray body = m_finishedTasks.find(id); !body.isNull())
+            return QHttpServerResponse(json, body);
+    }
+    const QByteArray body = QJsonDocument(taskToJson(*tasks.task(id), tasks.positionOf(id)))
+                                .toJson(QJsonDocument::Compact);
+    if (finished)
+        m_finishedTasks.insert(id, body);
+    return QHttpServerResponse(json, body);
 }
 
 ApiReply WorkflowController::image(const ApiRequest &request)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "apiserver.h"
+#include "bodycache.h"
 
 namespace comfy::server {
 
@@ -19,6 +20,7 @@ private:
     ApiReply preview(const ApiRequest &request);
 
     Router &m_router;
+    BodyCache m_finishedTasks; // GET /workflow/{id} answers of finished tasks (immutable)
 };
 
 } // namespace comfy::server

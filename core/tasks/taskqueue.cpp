@@ -53,6 +53,14 @@ std::optional<Task> TaskQueue::task(const QString &id) const
     return it.value();
 }
 
+std::optional<TaskStatus> TaskQueue::statusOf(const QString &id) const
+{
+    auto it = m_tasks.constFind(id);
+    if (it == m_tasks.cend())
+        return std::nullopt;
+    return it->status;
+}
+
 int TaskQueue::positionOf(const QString &id) const
 {
     return int(m_pending.indexOf(id));

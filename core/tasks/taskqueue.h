@@ -41,6 +41,7 @@ public:
     Result<QString> enqueue(Task task);
 
     std::optional<Task> task(const QString &id) const;
+    std::optional<TaskStatus> statusOf(const QString &id) const; // without copying the task
     // Tasks ahead of a pending one (0 = next), -1 when it is not pending.
     int positionOf(const QString &id) const;
     QStringList pendingIds() const; // in the order they will run
@@ -53,7 +54,7 @@ public:
     // State machine. Each returns false (and changes nothing) for a move it does not allow.
     bool setDownloadProgress(const QString &id, qint64 done, qint64 total);
     bool awaitFiles(const QString &id); // pending -> downloading (its files must be fetched again)
-    bool filesReady(const QString &id);                // downloading -> queued
+    bool filesReady(const QString &id); // downloading -> queued
     bool start(const QString &id, const QUrl &node);   // pending (queued) -> running
     bool setPhase(const QString &id, TaskPhase phase); // while running
     bool setPromptId(const QString &id, const QString &promptId);
@@ -61,7 +62,7 @@ public:
     bool setExecutingNode(const QString &id, const QString &executingNode);
     bool setPreview(const QString &id, const OutputImage &preview);
     bool finish(const QString &id, const QList<OutputImage> &images); // running -> done
-    bool fail(const QString &id, const QString &reason); // pending|running -> error
+    bool fail(const QString &id, const QString &reason);              // pending|running -> error
     // The node failed the task (gone, websocket lost, 5xx, silent): running -> pending at the
     // front of the queue while attempts remain, else -> error with every attempt's reason.
     bool retryOrFail(const QString &id, const QString &reason);

@@ -1,7 +1,9 @@
 // The parts of the hardened HTTP front that need no socket: the request framer (where requests
 // end, what is refused), the login throttle (with a clock the test moves), the constant-time
-// credential comparison, and the settings that configure them.
+// credential comparison, the settings that configure them, and the cache of finished tasks'
+// answers.
 #include "basicauth.h"
+#include "bodycache.h"
 #include "config/settingsloader.h"
 #include "httpframing.h"
 #include "loginthrottle.h"
@@ -68,6 +70,9 @@ private Q_SLOTS:
     void settingsFromEnvironmentAndFlags();
     void settingsInvalid_data();
     void settingsInvalid();
+
+    void bodyCacheKeepsRecentlyUsedWithinItsBytes();
+    void bodyCacheReplacesAndRefusesHugeBodies();
 };
 
 void TestHttpUnits::framesRequests_data()
@@ -456,6 +461,38 @@ void TestHttpUnits::settingsInvalid()
     const LoadResult result = SettingsLoader::load({QStringLiteral("comfy-router")}, environment);
     QCOMPARE(result.action, LoadResult::Action::Fail);
     QVERIFY2(result.text.contains(variable), qPrintable(result.text));
+}
+
+void TestHttpUnits::bodyCacheKeepsRecentlyUsedWithinItsBytes()
+{
+    BodyCache cache(1000);
+    QVERIFY(cache.find(QStringLiteral("a")).isNull());
+    cache.insert(QStringLiteral("a"), QByteArray(200, 'a'));
+    cache.insert(QStringLiteral("b"), QByteArray(200, 'b'));
+    cache.insert(QStringLiteral("c"), QByteArray(200, 'c'));
+    cache.insert(QStringLiteral("d"), QByteArray(200, 'd'));
+    QCOMPARE(cache.bytes(), 800);
+    QCOMPARE(cache.find(QStringLiteral("a")), QByteArray(200, 'a')); // a is now the newest
+    cache.insert(QStringLiteral("e"), QByteArray(250, 'e'));         // 1050 bytes: b goes
+    QCOMPARE(cache.size(), 4);
+    QCOMPARE(cache.bytes(), 850);
+    QVERIFY(cache.find(QStringLiteral("b")).isNull());
+    for (const char *kept : {"a", "c", "d", "e"})
+        QVERIFY2(!cache.find(QString::fromLatin1(kept)).isNull(), kept);
+    QVERIFY(!cache.find(QStringLiteral("e")).isEmpty());
+}
+
+void TestHttpUnits::bodyCacheReplacesAndRefusesHugeBodies()
+{
+    BodyCache cache(1000);
+    cache.insert(QStringLiteral("a"), QByteArray(100, 'x'));
+    cache.insert(QStringLiteral("a"), QByteArray(50, 'y'));
+    QCOMPARE(cache.size(), 1);
+    QCOMPARE(cache.bytes(), 50);
+    QCOMPARE(cache.find(QStringLiteral("a")), QByteArray(50, 'y'));
+    cache.insert(QStringLiteral("huge"), QByteArray(251, 'h')); // over a quarter: not kept
+    QVERIFY(cache.find(QStringLiteral("huge")).isNull());
+    QCOMPARE(cache.bytes(), 50);
 }
 
 QTEST_GUILESS_MAIN(TestHttpUnits)

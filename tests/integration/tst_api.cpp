@@ -5,9 +5,11 @@
 #include "isolatedsettings.h"
 #include "router/router.h"
 #include "simcluster.h"
+#include "tasks/taskjson.h"
 
 #include <QHttpServer>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QSet>
 #include <QTest>
 #include <QWebSocket>
@@ -102,6 +104,7 @@ private Q_SLOTS:
     void webhookGetsTheFinalStatusOnce();
     void manyTasksSpreadOverNodes();
     void listTasks();
+    void finishedTaskAnswerIsKeptUntilForgotten();
 };
 
 void TestApi::healthCheckIsPublic()
@@ -678,6 +681,31 @@ void TestApi::listTasks()
     QCOMPARE(tasks.at(0).toObject().value(QLatin1String("id")).toString(), first);
     QCOMPARE(h.client->get(QStringLiteral("/workflow?status=bogus")).status, 400);
     QCOMPARE(h.client->get(QStringLiteral("/workflow?limit=0")).status, 400);
+}
+
+void TestApi::finishedTaskAnswerIsKeptUntilForgotten()
+{
+    Settings settings;
+    settings.historyLimit = 1;
+    Harness h(1, settings);
+    QTRY_VERIFY(h.allIdle());
+    const QString first = h.submit(saveImageGraph(QStringLiteral("kept")));
+    QTRY_VERIFY_WITH_TIMEOUT(h.finished(first), 10000);
+    const HttpReply once = h.client->get(QStringLiteral("/workflow/") + first);
+    const HttpReply again = h.client->get(QStringLiteral("/workflow/") + first);
+    QCOMPARE(once.status, 200);
+    QCOMPARE(again.status, 200);
+    QCOMPARE(again.headers.value("content-type"), QByteArray("application/json"));
+    QCOMPARE(again.body, once.body); // the kept answer is the task as it is
+    const auto task = h.router->tasks().task(first);
+    QCOMPARE(again.body, QJsonDocument(taskToJson(*task, -1)).toJson(QJsonDocument::Compact));
+    QCOMPARE(again.object().value(QLatin1String("status")).toString(), QStringLiteral("done"));
+    // Pushed out of the history by the next task: gone, whatever was kept.
+    const QString second = h.submit(saveImageGraph(QStringLiteral("pushes")));
+    QTRY_VERIFY_WITH_TIMEOUT(h.finished(second), 10000);
+    QTRY_VERIFY(!h.router->tasks().task(first));
+    QCOMPARE(h.client->get(QStringLiteral("/workflow/") + first).status, 404);
+    QCOMPARE(h.client->get(QStringLiteral("/workflow/") + second).status, 200);
 }
 
 namespace {

@@ -200,7 +200,7 @@ private:
     QMutex m_mutex;                    // guards the node's timestamps:
     QHash<QString, qint64> m_received; // prompt id -> POST /prompt accepted
     QHash<QString, qint64> m_finished; // prompt id -> the prompt's last message sent
-    bench::NodeThread m_nodes;              // after what its slots use: it ends before them
+    bench::NodeThread m_nodes;         // after what its slots use: it ends before them
     QUrl m_nodeUrl;
     std::unique_ptr<Router> m_router;
     qint64 m_startNs = 0;

@@ -16,7 +16,8 @@ constexpr int PingIntervalMs = 15000;
 NodeConnection::NodeConnection(const QUrl &node, QObject *parent)
     : QObject(parent)
     , m_node(node)
-    , m_clientId(QStringLiteral("comfy-router-") + QUuid::createUuid().toString(QUuid::WithoutBraces))
+    , m_clientId(QStringLiteral("comfy-router-") +
+                 QUuid::createUuid().toString(QUuid::WithoutBraces))
 {
     m_socket.setMaxAllowedIncomingMessageSize(MaxWebSocketMessage);
     m_socket.setMaxAllowedIncomingFrameSize(MaxWebSocketMessage);

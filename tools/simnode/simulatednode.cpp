@@ -538,14 +538,13 @@ void SimulatedNodePrivate::postPrompt(const QHttpServerRequest &request, QTcpSoc
     if (promptAnswerDelayMs > 0) {
         // Written by hand: a QHttpServerResponder must not outlive its request in Qt 6.4.
         const QByteArray json = compact(answer);
-        QTimer::singleShot(promptAnswerDelayMs, socket,
-                           [target = QPointer<QTcpSocket>(socket), json] {
-                               if (target && target->isOpen())
-                                   target->write("HTTP/1.1 200 OK\r\nContent-Type: " + kJson +
-                                                 "\r\nContent-Length: " +
-                                                 QByteArray::number(json.size()) + "\r\n\r\n" +
-                                                 json);
-                           });
+        QTimer::singleShot(
+            promptAnswerDelayMs, socket, [target = QPointer<QTcpSocket>(socket), json] {
+                if (target && target->isOpen())
+                    target->write("HTTP/1.1 200 OK\r\nContent-Type: " + kJson +
+                                  "\r\nContent-Length: " + QByteArray::number(json.size()) +
+                                  "\r\n\r\n" + json);
+            });
     } else {
         replyJson(request, socket, answer);
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Placement benchmark (issue #6): a mixed workload over 4 checkpoints on 8 simulated nodes that
 # take 300 ms to switch models, 400 tasks, model affinity on vs off (Settings::nodeAffinity): model
-# switches and total time of both. See bench/placement_bench.cpp. About a minute.
+# switches and total time of both, once with arrivals the cluster keeps up with and once faster
+# (a backlog: tasks wait in the queue). See bench/placement_bench.cpp. About a minute.
 #
 #   bench/placement.sh                     # the defaults above
 #   bench/placement.sh --seed 7            # options go to comfy-bench-placement (--help)

@@ -37,8 +37,9 @@ struct Settings {
     int taskTimeoutS = 3600; // a running task is stopped after this long
     int taskSilenceS =
         600; // a running node that says nothing this long is checked, then failed over
-    int nodeQueueDepth = 1;   // our tasks a node holds at once (2: the next waits on the node)
-    bool nodeAffinity = true; // prefer nodes that have the task's model loaded
+    int nodeQueueDepth = 1;        // our tasks a node holds at once (2: the next waits on the node)
+    bool nodeAffinity = true;      // prefer nodes that have the task's model loaded
+    int nodeAffinityLookahead = 0; // waiting tasks a freed node looks through (0: FIFO)
     int healthIntervalMs = 1000;
     int healthFailures = 3;
     int healthTimeoutMs = 5000;

@@ -245,6 +245,15 @@ std::vector<SettingSpec> buildSpecs()
         [](const Settings &s) {
             return s.nodeAffinity ? QStringLiteral("true") : QStringLiteral("false");
         });
+    add(prefix + QLatin1String("NODE__AFFINITY_LOOKAHEAD"),
+        QStringLiteral("node-affinity-lookahead"), QStringLiteral("n"),
+        QStringLiteral(
+            "With tasks waiting, a freed node takes the first of this many waiting tasks "
+            "(of the first one's priority) whose checkpoint/UNet it holds; a task is "
+            "passed over at most 16 times. 0: equal priorities start first in, first "
+            "out. 32 saves most model switches"),
+        intField(&Settings::nodeAffinityLookahead, 0, 1000),
+        showInt(&Settings::nodeAffinityLookahead));
     add(prefix + QLatin1String("HEALTH__INTERVAL_MS"), QStringLiteral("health-interval-ms"),
         QStringLiteral("ms"), QStringLiteral("Time between two health checks of a node"),
         intField(&Settings::healthIntervalMs, 10, 3600000), showInt(&Settings::healthIntervalMs));

@@ -16,9 +16,12 @@ Dispatcher::Dispatcher(TaskQueue &tasks, NodeRegistry &nodes, QNetworkAccessMana
     , m_nodes(nodes)
     , m_network(network)
     , m_policy(policy)
+    , m_picker(policy.lookAhead)
 {
     connect(&m_tasks, &TaskQueue::taskQueued, this, &Dispatcher::dispatch);
     connect(&m_tasks, &TaskQueue::taskReady, this, &Dispatcher::dispatch);
+    connect(&m_tasks, &TaskQueue::taskFinished, this,
+            [this](const QString &id) { m_picker.forget(id); }); // cancelled or failed waiting
     connect(&m_nodes, &NodeRegistry::nodeAvailable, this, &Dispatcher::dispatch);
     connect(&m_nodes, &NodeRegistry::nodeWentOffline, this, &Dispatcher::onNodeOffline);
     connect(&m_nodes, &NodeRegistry::nodeRemoved, &m_connections, &NodeConnections::remove);
@@ -41,16 +44,26 @@ void Dispatcher::dispatch()
     m_dispatching = true;
     do {
         m_again = false;
-        for (const QString &id : m_tasks.pendingIds()) {
+        // The queue in order; `head` moves on unless a node took a task behind it.
+        const QStringList pending = m_tasks.pendingIds();
+        qsizetype head = 0;
+        while (head < pending.size()) {
             const QList<NodeInfo> available = m_nodes.availableNodes();
             if (available.isEmpty())
                 break;
-            const auto task = m_tasks.task(id);
+            const qsizetype at = head++;
+            const auto task = m_tasks.task(pending.at(at));
             if (!task || task->phase != TaskPhase::Queued)
-                continue; // still downloading its files
+                continue; // still downloading its files, or already started from behind
             const auto node = NodeSelector::pick(available, *task, m_policy.affinity);
             if (!node)
                 continue; // no idle node fits this task; a later one may fit another
+            const auto behind = [this, &pending, at](qsizetype k) -> std::optional<Task> {
+                if (at + k >= pending.size())
+                    return std::nullopt;
+                return m_tasks.task(pending.at(at + k));
+            };
+            const QString id = m_picker.taskFor(*task, *node, available, behind, m_policy.affinity);
             if (!m_nodes.reserve(*node, id))
                 continue;
             if (!m_tasks.start(id, *node)) {
@@ -58,11 +71,14 @@ void Dispatcher::dispatch()
                 continue;
             }
             auto *runner = new TaskRunner(id, m_connections.forNode(*node), m_tasks, m_nodes,
-                                         m_network, m_policy, this);
+                                          m_network, m_policy, this);
             m_runners.insert(id, runner);
             connect(runner, &TaskRunner::ended, this,
                     [this](const QString &taskId) { m_runners.remove(taskId); });
             runner->start();
+            m_picker.forget(id);
+            if (id != task->id)
+                head = at; // the head waits for the next free node
         }
     } while (m_again);
     m_dispatching = false;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "comfy/nodeconnection.h"
+#include "dispatch/taskpicker.h"
 #include "dispatch/taskrunner.h"
 #include "util/error.h"
 
@@ -19,8 +20,8 @@ class NodeRegistry;
 class TaskQueue;
 class TaskRunner;
 
-// Starts pending tasks on idle nodes: reacts to "a task was queued" and "a node became
-// idle", never polls. One task per node at a time.
+// Starts pending tasks on nodes with a free slot: reacts to "a task was queued" and "a node
+// became free", never polls. NodeSelector picks the node, TaskPicker the task it takes.
 class Dispatcher : public QObject {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(Dispatcher)
@@ -44,6 +45,7 @@ private:
     RunPolicy m_policy;
     NodeConnections m_connections; // one websocket per node, kept for the next task
     QHash<QString, QPointer<TaskRunner>> m_runners;
+    TaskPicker m_picker; // which waiting task a free node takes (look-ahead, pass-over counts)
     bool m_dispatching = false;
     bool m_again = false;
 };

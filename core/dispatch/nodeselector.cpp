@@ -22,6 +22,19 @@ QStringList NodeSelector::modelsOf(const QJsonObject &graph)
     return models;
 }
 
+bool NodeSelector::fits(const NodeInfo &node, const Task &task)
+{
+    return std::all_of(task.nodeLabels.cbegin(), task.nodeLabels.cend(),
+                       [&node](const QString &label) { return node.labels.contains(label); });
+}
+
+bool NodeSelector::holds(const NodeInfo &node, const QStringList &models)
+{
+    return !models.isEmpty() &&
+           std::all_of(models.cbegin(), models.cend(),
+                       [&node](const QString &m) { return node.loadedModels.contains(m); });
+}
+
 std::optional<QUrl> NodeSelector::pick(const QList<NodeInfo> &candidates, const Task &task,
                                        bool affinity)
 {
@@ -29,19 +42,10 @@ std::optional<QUrl> NodeSelector::pick(const QList<NodeInfo> &candidates, const 
     const NodeInfo *best = nullptr;
     // Smaller is better: (tasks already there, model switch needed, idle since).
     auto rank = [&models](const NodeInfo &node) {
-        const bool warm = !models.isEmpty() &&
-                          std::all_of(models.cbegin(), models.cend(), [&node](const QString &m) {
-                              return node.loadedModels.contains(m);
-                          });
-        return std::make_tuple(node.tasks.size(), warm ? 0 : 1, node.idleSince);
+        return std::make_tuple(node.tasks.size(), holds(node, models) ? 0 : 1, node.idleSince);
     };
     for (const NodeInfo &node : candidates) {
-        if (node.state == NodeState::Offline)
-            continue;
-        const bool fits =
-            std::all_of(task.nodeLabels.cbegin(), task.nodeLabels.cend(),
-                        [&node](const QString &label) { return node.labels.contains(label); });
-        if (!fits)
+        if (node.state == NodeState::Offline || !fits(node, task))
             continue;
         if (!best || rank(node) < rank(*best))
             best = &node;

@@ -18,6 +18,7 @@ struct RunPolicy {
     int timeoutMs = 3600 * 1000; // a task running longer fails
     int silenceMs = 600 * 1000;  // a node silent this long is checked, then failed over
     bool affinity = true;        // place tasks on nodes that have their model loaded
+    int lookAhead = 0;           // waiting tasks a freed node looks through for one of its models
 };
 
 // Runs one task on one reserved node: drives a PromptRun and records what it reports into

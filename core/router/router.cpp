@@ -18,7 +18,7 @@ Router::Router(const Settings &settings, QObject *parent)
     , m_tasks(QueueLimits{settings.pendingLimit, settings.historyLimit, settings.taskMaxAttempts})
     , m_dispatcher(m_tasks, m_nodes, m_network,
                    RunPolicy{settings.taskTimeoutS * 1000, settings.taskSilenceS * 1000,
-                             settings.nodeAffinity})
+                             settings.nodeAffinity, settings.nodeAffinityLookahead})
     , m_cache(m_network, CacheSettings{settings.downloadCacheDir, settings.downloadRootDir,
                                        settings.downloadRecordPath, settings.downloadMaxCacheBytes,
                                        settings.downloadConcurrency,

@@ -1,6 +1,7 @@
 // Placement and node controls through the router: model affinity, pipelining (queue depth),
 // drain / disable / enable / labels, priorities.
 #include "apiserver.h"
+#include "dispatch/taskpicker.h"
 #include "httpclient.h"
 #include "isolatedsettings.h"
 #include "router/router.h"
@@ -53,6 +54,34 @@ struct Harness {
             .toString();
     }
     std::optional<Task> task(const QString &id) const { return router->tasks().task(id); }
+    // Keeps node 0 busy with a task of `checkpoint` (the node hangs) so that the tasks
+    // submitted next pile up; release() lets it finish with that checkpoint loaded.
+    bool holdNode(const QString &checkpoint)
+    {
+        cluster.node(0).setHang(true);
+        const QString id = submit(checkpoint);
+        return QTest::qWaitFor(
+            [&] {
+                const auto t = task(id);
+                return t && t->status == TaskStatus::Running &&
+                       !cluster.node(0).runningPromptId().isEmpty();
+            },
+            5000);
+    }
+    void release() { cluster.node(0).setHang(false); }
+    // The ids in the order their tasks started.
+    QStringList startOrder(QStringList ids) const
+    {
+        std::stable_sort(ids.begin(), ids.end(), [this](const QString &l, const QString &r) {
+            return task(l)->startedAt < task(r)->startedAt;
+        });
+        return ids;
+    }
+    bool allDone(const QStringList &ids) const
+    {
+        return std::all_of(ids.cbegin(), ids.cend(),
+                           [this](const QString &id) { return done(id); });
+    }
     bool done(const QString &id) const
     {
         const auto t = task(id);
@@ -88,6 +117,11 @@ private Q_SLOTS:
     void disableAndEnable();
     void labelsRouteSteersPlacement();
     void higherPriorityRunsFirst();
+    void backlogAFreedNodeTakesATaskOfItsModel_data();
+    void backlogAFreedNodeTakesATaskOfItsModel();
+    void backlogAPassedOverTaskRunsWithinTheBound();
+    void backlogNeverOvertakesAHigherPriority();
+    void backlogRespectsLabels();
 };
 
 void TestScheduling::affinitySendsATaskWhereItsModelIsLoaded()
@@ -261,6 +295,110 @@ void TestScheduling::higherPriorityRunsFirst()
     QVERIFY(h.task(high)->startedAt <= h.task(low)->startedAt);
     QVERIFY(h.task(low)->startedAt <= h.task(normal)->startedAt);
     QVERIFY(h.task(normal)->startedAt <= h.task(normal2)->startedAt);
+}
+
+namespace {
+Settings withLookAhead()
+{
+    Settings settings;
+    settings.nodeAffinityLookahead = TaskPicker::SuggestedLookAhead;
+    return settings;
+}
+} // namespace
+
+void TestScheduling::backlogAFreedNodeTakesATaskOfItsModel_data()
+{
+    QTest::addColumn<bool>("affinity");
+    QTest::addColumn<int>("lookAhead");
+    QTest::addColumn<QList<int>>("order"); // indexes into b1, a1, b2, a2
+    QTest::newRow("affinity, look-ahead 32") << true << 32 << QList<int>{1, 3, 0, 2};
+    QTest::newRow("affinity, look-ahead 0 (default): queue order")
+        << true << 0 << QList<int>{0, 1, 2, 3};
+    QTest::newRow("first idle (affinity off): queue order")
+        << false << 32 << QList<int>{0, 1, 2, 3};
+}
+
+void TestScheduling::backlogAFreedNodeTakesATaskOfItsModel()
+{
+    QFETCH(bool, affinity);
+    QFETCH(int, lookAhead);
+    QFETCH(QList<int>, order);
+    Settings settings;
+    settings.nodeAffinity = affinity;
+    settings.nodeAffinityLookahead = lookAhead;
+    Harness h(1, settings);
+    QTRY_VERIFY(h.allIdle());
+    QVERIFY(h.holdNode(QStringLiteral("a.safetensors")));
+    const QStringList queued{
+        h.submit(QStringLiteral("b.safetensors")), h.submit(QStringLiteral("a.safetensors")),
+        h.submit(QStringLiteral("b.safetensors")), h.submit(QStringLiteral("a.safetensors"))};
+    QCOMPARE(h.router->tasks().pendingIds(), queued);
+    h.release();
+    QTRY_VERIFY_WITH_TIMEOUT(h.allDone(queued), 15000);
+    // The node freed with a.safetensors loaded: both a tasks before the b one at the head.
+    QStringList expected;
+    for (int i : order)
+        expected << queued.at(i);
+    QCOMPARE(h.startOrder(queued), expected);
+}
+
+void TestScheduling::backlogAPassedOverTaskRunsWithinTheBound()
+{
+    Harness h(1, withLookAhead());
+    QTRY_VERIFY(h.allIdle());
+    QVERIFY(h.holdNode(QStringLiteral("a.safetensors")));
+    const QString b = h.submit(QStringLiteral("b.safetensors"));
+    QStringList a;
+    for (int i = 0; i < TaskPicker::MaxPassOvers + 3; ++i)
+        a << h.submit(QStringLiteral("a.safetensors"), 1);
+    h.release();
+    QTRY_VERIFY_WITH_TIMEOUT(h.allDone(a + QStringList{b}), 30000);
+    // Passed over MaxPassOvers times, then taken although the node holds another model.
+    QStringList expected = a.mid(0, TaskPicker::MaxPassOvers);
+    expected << b << a.mid(TaskPicker::MaxPassOvers);
+    QCOMPARE(h.startOrder(a + QStringList{b}), expected);
+}
+
+void TestScheduling::backlogNeverOvertakesAHigherPriority()
+{
+    Harness h(1, withLookAhead());
+    QTRY_VERIFY(h.allIdle());
+    QVERIFY(h.holdNode(QStringLiteral("a.safetensors")));
+    const QJsonObject high{{QStringLiteral("priority"), 5}};
+    const QString bHigh = h.submit(QStringLiteral("b.safetensors"), 2, high);
+    const QString aHigh = h.submit(QStringLiteral("a.safetensors"), 2, high);
+    const QString aNormal = h.submit(QStringLiteral("a.safetensors"));
+    QCOMPARE(h.router->tasks().pendingIds(), QStringList({bHigh, aHigh, aNormal}));
+    h.release();
+    QTRY_VERIFY_WITH_TIMEOUT(h.allDone({bHigh, aHigh, aNormal}), 15000);
+    // a at the same priority may go first; the lower-priority one waits for b, whatever the
+    // node has loaded.
+    QCOMPARE(h.startOrder({bHigh, aHigh, aNormal}), QStringList({aHigh, bHigh, aNormal}));
+}
+
+void TestScheduling::backlogRespectsLabels()
+{
+    Harness h(1, withLookAhead());
+    QTRY_VERIFY(h.allIdle());
+    QVERIFY(h.holdNode(QStringLiteral("a.safetensors")));
+    const QString b = h.submit(QStringLiteral("b.safetensors"));
+    const QString aBig =
+        h.submit(QStringLiteral("a.safetensors"), 2,
+                 {{QStringLiteral("node_labels"), QJsonArray{QStringLiteral("big-gpu")}}});
+    const QString a = h.submit(QStringLiteral("a.safetensors"));
+    h.release();
+    QTRY_VERIFY_WITH_TIMEOUT(h.allDone({a, b}), 15000);
+    // The first a task needs a label the node lacks: the next one is taken, then the head.
+    QCOMPARE(h.startOrder({a, b}), QStringList({a, b}));
+    QCOMPARE(h.task(aBig)->status, TaskStatus::Pending);
+    QCOMPARE(
+        h.client
+            ->post(QStringLiteral("/cluster/nodes/labels"),
+                   QJsonObject{{QStringLiteral("url"), h.cluster.urls().first()},
+                               {QStringLiteral("labels"), QJsonArray{QStringLiteral("big-gpu")}}})
+            .status,
+        200);
+    QTRY_VERIFY_WITH_TIMEOUT(h.done(aBig), 10000);
 }
 
 QTEST_GUILESS_MAIN(TestScheduling)

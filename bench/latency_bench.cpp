@@ -1,10 +1,11 @@
 // comfy-bench-latency: the router's own latency around a task, against a simulated ComfyUI node
 // on 127.0.0.1 in the same process (issue #6):
 //
-//   dispatch latency:   the task is queued while a node is idle -> the node has accepted its
-//                       POST /prompt (SimulatedNode::promptReceived);
-//   completion latency: the node has sent the prompt's last messages (execution_success, status,
-//                       executing null: SimulatedNode::promptFinished) -> the task is done
+//   dispatch latency:   the task is queued while a node is idle -> the node has received the
+//                       whole POST /prompt request (SimulatedNode::promptRequestArrived, before
+//                       the node validates and queues the prompt: that is the node's time);
+//   completion latency: the node has sent the prompt's last message (execution_success, status,
+//                       executing null: SimulatedNode::promptEndSent) -> the task is done
 //                       (TaskQueue::taskFinished), its outputs fetched and stored.
 //
 // Tasks run one after another (the node is idle whenever a task arrives), after a warm-up;
@@ -16,8 +17,8 @@
 // The router runs in the main thread, the simulated node in a thread of its own (a real node is
 // another machine: its work must not queue behind the router's). Timestamps come from one
 // QElapsedTimer (monotonic, ns): the submit around Router::submit, the node's in its thread by
-// direct connections to its signals (which it emits from its event loop right after acting),
-// taskFinished in the router's thread. Dispatch is measured from the call of Router::submit
+// direct connections to the signals it emits at the moment for this, taskFinished in the
+// router's thread. Dispatch is measured from the call of Router::submit
 // (request checks, graph, SQLite insert: an upper bound) and, as a lower bound, from its return
 // (the task is queued and dispatched inside it). Both latencies include the loopback network
 // and the node's answers (POST /prompt, GET /view; the node's websocket is opened by the
@@ -83,17 +84,20 @@ public:
             node->setStepDelayMs(stepDelayMs);
             m_nodeUrl = node->url();
             // In the node's thread, the moment it emits (right after it acted).
+            // Tasks run one at a time: the request that arrived is the next prompt received.
+            QObject::connect(
+                node, &simnode::SimulatedNode::promptRequestArrived, node,
+                [this] { m_lastArrival = m_clock.nsecsElapsed(); }, Qt::DirectConnection);
             QObject::connect(
                 node, &simnode::SimulatedNode::promptReceived, node,
                 [this](const QString &promptId, const QString &) {
-                    const qint64 now = m_clock.nsecsElapsed();
                     const QMutexLocker lock(&m_mutex);
-                    m_received.insert(promptId, now);
+                    m_received.insert(promptId, m_lastArrival);
                 },
                 Qt::DirectConnection);
             QObject::connect(
-                node, &simnode::SimulatedNode::promptFinished, node,
-                [this](const QString &promptId, bool) {
+                node, &simnode::SimulatedNode::promptEndSent, node,
+                [this](const QString &promptId) {
                     const qint64 now = m_clock.nsecsElapsed();
                     const QMutexLocker lock(&m_mutex);
                     m_finished.insert(promptId, now);
@@ -197,6 +201,7 @@ private:
     int m_total;
     int m_warmup;
     QElapsedTimer m_clock;
+    qint64 m_lastArrival = -1;         // the node's thread only
     QMutex m_mutex;                    // guards the node's timestamps:
     QHash<QString, qint64> m_received; // prompt id -> POST /prompt accepted
     QHash<QString, qint64> m_finished; // prompt id -> the prompt's last message sent

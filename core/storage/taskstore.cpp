@@ -67,6 +67,7 @@ TaskStore::TaskStore(const QString &dataDir, QObject *parent)
 
 TaskStore::~TaskStore()
 {
+    m_statements.clear(); // before their connection goes
     if (QSqlDatabase::contains(m_connection)) {
         QSqlDatabase::database(m_connection, false).close();
         QSqlDatabase::removeDatabase(m_connection);
@@ -75,16 +76,29 @@ TaskStore::~TaskStore()
 
 bool TaskStore::exec(const QString &sql, const QVariantList &values)
 {
-    QSqlQuery query(QSqlDatabase::database(m_connection, false));
-    query.prepare(sql);
-    for (const QVariant &value : values) {
+    std::unique_ptr<QSqlQuery> &statement = m_statements[sql];
+    if (!statement) {
+        statement = std::make_unique<QSqlQuery>(QSqlDatabase::database(m_connection, false));
+        if (!statement->prepare(sql)) {
+            m_error = statement->lastError().text();
+            statement.reset();
+            m_statements.erase(sql);
+            qCWarning(lcStorage).noquote() << "database statement refused:" << m_error;
+            return false;
+        }
+    }
+    QSqlQuery &query = *statement;
+    for (qsizetype i = 0; i < values.size(); ++i) {
+        const QVariant &value = values.at(i);
         // A null QString binds as SQL NULL; every text column here is NOT NULL.
         if (value.typeId() == QMetaType::QString && value.toString().isNull())
-            query.addBindValue(QString(QLatin1String("")));
+            query.bindValue(int(i), QString(QLatin1String("")));
         else
-            query.addBindValue(value);
+            query.bindValue(int(i), value);
     }
-    if (query.exec())
+    const bool done = query.exec();
+    query.finish(); // no result kept open between two writes
+    if (done)
         return true;
     m_error = query.lastError().text();
     qCWarning(lcStorage).noquote() << "database write failed:" << m_error;
@@ -217,12 +231,14 @@ void TaskStore::follow(TaskQueue &tasks, NodeRegistry &nodes)
     // HTTP answer that carries a new task's id).
     tasks.setJournal(this); // new tasks are written before they are accepted
     connect(&tasks, &TaskQueue::taskChanged, this, [this](const QString &id) {
-        if (const auto task = m_tasks->task(id))
-            updateTask(*task);
+        const auto task = m_tasks->task(id);
+        if (!task || (task->isFinished() && !task->images.isEmpty()))
+            return; // written on taskFinished, with its images, in one statement
+        updateTask(*task);
     });
     connect(&tasks, &TaskQueue::taskFinished, this, [this](const QString &id) {
         if (const auto task = m_tasks->task(id); task && !task->images.isEmpty())
-            saveImages(*task);
+            updateTask(*task, saveImages(*task));
     });
     connect(&tasks, &TaskQueue::taskForgotten, this, &TaskStore::forgetTask);
     connect(&nodes, &NodeRegistry::nodeAdded, this, [this, &nodes](const QUrl &url) {
@@ -281,26 +297,37 @@ bool TaskStore::saveTask(const Task &task)
     return saved;
 }
 
-void TaskStore::updateTask(const Task &task)
+void TaskStore::updateTask(const Task &task, const std::optional<QJsonArray> &images)
 {
     const QString state = stateOf(task);
-    if (m_written.value(task.id) == state)
+    if (!images && m_written.value(task.id) == state)
         return; // progress and previews are not kept: they are worthless after a restart
-    exec(QStringLiteral(
-             "UPDATE tasks SET status = ?, phase = ?, node = ?, prompt_id = ?, attempts = ?, "
-             "attempt_errors = ?, error = ?, started_at = ?, finished_at = ? WHERE id = ?"),
-         {int(task.status), int(task.phase), task.node.toString(), task.promptId, task.attempts,
-          json(QJsonArray::fromStringList(task.attemptErrors)), task.error, isoTime(task.startedAt),
-          isoTime(task.finishedAt), task.id});
+    QVariantList values{int(task.status),
+                        int(task.phase),
+                        task.node.toString(),
+                        task.promptId,
+                        task.attempts,
+                        json(QJsonArray::fromStringList(task.attemptErrors)),
+                        task.error,
+                        isoTime(task.startedAt),
+                        isoTime(task.finishedAt)};
+    if (images)
+        values.append(json(*images));
+    values.append(task.id);
+    exec(QStringLiteral("UPDATE tasks SET status = ?, phase = ?, node = ?, prompt_id = ?, "
+                        "attempts = ?, attempt_errors = ?, error = ?, started_at = ?, "
+                        "finished_at = ?%1 WHERE id = ?")
+             .arg(images ? QStringLiteral(", images = ?") : QString()),
+         values);
     m_written.insert(task.id, state);
     if (task.isFinished())
         m_written.remove(task.id);
 }
 
-void TaskStore::saveImages(const Task &task)
+QJsonArray TaskStore::saveImages(const Task &task)
 {
-    QDir().mkpath(imageDir(task.id));
-    QJsonArray images;
+    QJsonArray images; // the files written, before the row says done
+
     for (qsizetype i = 0; i < task.images.size(); ++i) {
         const QString name =
             QStringLiteral("%1.%2").arg(i).arg(extensionOf(task.images[i].mimeType));
@@ -315,7 +342,7 @@ void TaskStore::saveImages(const Task &task)
             QJsonObject{{QStringLiteral("file"), name},
                         {QStringLiteral("mime"), QString::fromLatin1(task.images[i].mimeType)}});
     }
-    exec(QStringLiteral("UPDATE tasks SET images = ? WHERE id = ?"), {json(images), task.id});
+    return images;
 }
 
 void TaskStore::forgetTask(const QString &id)

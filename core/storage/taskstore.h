@@ -5,9 +5,15 @@
 #include "tasks/taskqueue.h"
 
 #include <QHash>
+#include <QJsonArray>
 #include <QLoggingCategory>
 #include <QObject>
+#include <QSqlQuery>
 #include <QString>
+
+#include <memory>
+#include <optional>
+#include <unordered_map>
 
 Q_DECLARE_LOGGING_CATEGORY(lcStorage)
 
@@ -39,8 +45,9 @@ public:
 
 private:
     bool saveTask(const Task &task);
-    void updateTask(const Task &task);
-    void saveImages(const Task &task);
+    // images: the files of a finished task, written in the same statement as its final state.
+    void updateTask(const Task &task, const std::optional<QJsonArray> &images = std::nullopt);
+    QJsonArray saveImages(const Task &task); // the image files; what was written
     void forgetTask(const QString &id);
     void saveNode(const NodeInfo &node);
     void forgetNode(const QUrl &url);
@@ -52,6 +59,8 @@ private:
     QString m_error;
     TaskQueue *m_tasks = nullptr;
     qint64 m_seq = 0; // order of insertion
+    // Prepared once, bound and run again: a task's updates repeat a few statements.
+    std::unordered_map<QString, std::unique_ptr<QSqlQuery>> m_statements;
     QHash<QString, QString> m_written; // task id -> the state last written (skip no-op updates)
 };
 

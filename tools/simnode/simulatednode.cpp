@@ -160,6 +160,8 @@ SimulatedNodePrivate::SimulatedNodePrivate(SimulatedNode *q, const QString &root
                      Qt::QueuedConnection);
     QObject::connect(&executor, &Executor::promptFinished, q, &SimulatedNode::promptFinished,
                      Qt::QueuedConnection);
+    QObject::connect(&executor, &Executor::promptFinished, q, &SimulatedNode::promptEndSent,
+                     Qt::DirectConnection);
 }
 
 SimulatedNodePrivate::~SimulatedNodePrivate()
@@ -451,6 +453,7 @@ void SimulatedNodePrivate::handle(const QHttpServerRequest &request, QTcpSocket 
 
 void SimulatedNodePrivate::postPrompt(const QHttpServerRequest &request, QTcpSocket *socket)
 {
+    Q_EMIT q->promptRequestArrived();
     const QByteArray body = request.body();
     QJsonParseError error;
     const QJsonDocument doc = QJsonDocument::fromJson(body, &error);

@@ -81,6 +81,12 @@ Q_SIGNALS:
     void webSocketConnected(const QString &clientId);
     void webSocketDisconnected(const QString &clientId);
 
+    // For latency measurements only, emitted directly in the node's thread at the moment
+    // (a slot must not stop or delete the node): a POST /prompt request has arrived whole
+    // (before its validation), and a prompt's last message has been sent.
+    void promptRequestArrived();
+    void promptEndSent(const QString &promptId);
+
 private:
     std::unique_ptr<SimulatedNodePrivate> d;
     friend class SimulatedNodePrivate;

@@ -2,7 +2,6 @@
 
 #include "cluster/noderegistry.h"
 #include "tasks/taskqueue.h"
-#include "util/atomicfile.h"
 #include "util/isotime.h"
 
 #include <QDir>
@@ -34,16 +33,6 @@ QJsonValue parse(const QString &text)
 QDateTime timeFrom(const QString &text)
 {
     return text.isEmpty() ? QDateTime() : QDateTime::fromString(text, Qt::ISODateWithMs);
-}
-QString extensionOf(const QByteArray &mime)
-{
-    if (mime == "image/jpeg")
-        return QStringLiteral("jpg");
-    if (mime == "image/webp")
-        return QStringLiteral("webp");
-    if (mime == "image/gif")
-        return QStringLiteral("gif");
-    return mime == "image/png" ? QStringLiteral("png") : QStringLiteral("bin");
 }
 // The columns that change while a task lives: written only when one of them changed.
 QString stateOf(const Task &task)
@@ -137,6 +126,9 @@ bool TaskStore::open()
             "attempts INTEGER NOT NULL, attempt_errors TEXT NOT NULL, error TEXT NOT NULL, "
             "created_at TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, "
             "images TEXT NOT NULL)"),
+        QStringLiteral(
+            "CREATE TABLE IF NOT EXISTS task_images (task_id TEXT NOT NULL, n INTEGER "
+            "NOT NULL, mime TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (task_id, n))"),
     };
     for (const QString &sql : setup)
         if (!exec(sql))
@@ -151,6 +143,13 @@ bool TaskStore::open()
 QList<Task> TaskStore::loadTasks() const
 {
     QList<Task> tasks;
+    QHash<QString, QList<OutputImage>> images;
+    QSqlQuery imageQuery(QSqlDatabase::database(m_connection, false));
+    imageQuery.exec(
+        QStringLiteral("SELECT task_id, mime, data FROM task_images ORDER BY task_id, n"));
+    while (imageQuery.next())
+        images[imageQuery.value(0).toString()].append(
+            {imageQuery.value(2).toByteArray(), imageQuery.value(1).toString().toLatin1()});
     QSqlQuery query(QSqlDatabase::database(m_connection, false));
     query.exec(QStringLiteral(
         "SELECT id, type, params, graph, priority, node_labels, webhook, seed, downloads, "
@@ -170,6 +169,7 @@ QList<Task> TaskStore::loadTasks() const
         const QString seed = query.value(c++).toString();
         if (!seed.isEmpty())
             task.seed = seed.toLongLong();
+        // Files: how images were kept before task_images.
         for (const QJsonValue &value : parse(query.value(c++).toString()).toArray()) {
             const QJsonObject o = value.toObject();
             task.downloads.append({QUrl(o.value(QLatin1String("url")).toString()),
@@ -199,6 +199,7 @@ QList<Task> TaskStore::loadTasks() const
                 task.images.append(
                     {file.readAll(), o.value(QLatin1String("mime")).toString().toLatin1()});
         }
+        task.images += images.take(task.id);
         if (task.status == TaskStatus::Done)
             task.progress = 1.0;
         tasks.append(std::move(task));
@@ -233,12 +234,12 @@ void TaskStore::follow(TaskQueue &tasks, NodeRegistry &nodes)
     connect(&tasks, &TaskQueue::taskChanged, this, [this](const QString &id) {
         const auto task = m_tasks->task(id);
         if (!task || (task->isFinished() && !task->images.isEmpty()))
-            return; // written on taskFinished, with its images, in one statement
+            return; // written on taskFinished, with its images
         updateTask(*task);
     });
     connect(&tasks, &TaskQueue::taskFinished, this, [this](const QString &id) {
         if (const auto task = m_tasks->task(id); task && !task->images.isEmpty())
-            updateTask(*task, saveImages(*task));
+            saveFinishedWithImages(*task);
     });
     connect(&tasks, &TaskQueue::taskForgotten, this, &TaskStore::forgetTask);
     connect(&nodes, &NodeRegistry::nodeAdded, this, [this, &nodes](const QUrl &url) {
@@ -297,59 +298,52 @@ bool TaskStore::saveTask(const Task &task)
     return saved;
 }
 
-void TaskStore::updateTask(const Task &task, const std::optional<QJsonArray> &images)
+bool TaskStore::updateTask(const Task &task)
 {
     const QString state = stateOf(task);
-    if (!images && m_written.value(task.id) == state)
-        return; // progress and previews are not kept: they are worthless after a restart
-    QVariantList values{int(task.status),
-                        int(task.phase),
-                        task.node.toString(),
-                        task.promptId,
-                        task.attempts,
-                        json(QJsonArray::fromStringList(task.attemptErrors)),
-                        task.error,
-                        isoTime(task.startedAt),
-                        isoTime(task.finishedAt)};
-    if (images)
-        values.append(json(*images));
-    values.append(task.id);
-    exec(QStringLiteral("UPDATE tasks SET status = ?, phase = ?, node = ?, prompt_id = ?, "
-                        "attempts = ?, attempt_errors = ?, error = ?, started_at = ?, "
-                        "finished_at = ?%1 WHERE id = ?")
-             .arg(images ? QStringLiteral(", images = ?") : QString()),
-         values);
+    if (m_written.value(task.id) == state)
+        return true; // progress and previews are not kept: they are worthless after a restart
+    const bool written =
+        exec(QStringLiteral("UPDATE tasks SET status = ?, phase = ?, node = ?, prompt_id = ?, "
+                            "attempts = ?, attempt_errors = ?, error = ?, started_at = ?, "
+                            "finished_at = ? WHERE id = ?"),
+             {int(task.status), int(task.phase), task.node.toString(), task.promptId, task.attempts,
+              json(QJsonArray::fromStringList(task.attemptErrors)), task.error,
+              isoTime(task.startedAt), isoTime(task.finishedAt), task.id});
     m_written.insert(task.id, state);
     if (task.isFinished())
         m_written.remove(task.id);
+    return written;
 }
 
-QJsonArray TaskStore::saveImages(const Task &task)
+void TaskStore::saveFinishedWithImages(const Task &task)
 {
-    QJsonArray images; // the files written, before the row says done
-
-    for (qsizetype i = 0; i < task.images.size(); ++i) {
-        const QString name =
-            QStringLiteral("%1.%2").arg(i).arg(extensionOf(task.images[i].mimeType));
-        QString error;
-        if (!writeFileAtomically(QDir(imageDir(task.id)).filePath(name), task.images[i].data,
-                                 &error)) {
-            qCWarning(lcStorage).noquote()
-                << "cannot write image" << name << "of task" << task.id << error;
-            continue;
-        }
-        images.append(
-            QJsonObject{{QStringLiteral("file"), name},
-                        {QStringLiteral("mime"), QString::fromLatin1(task.images[i].mimeType)}});
+    QSqlDatabase db = QSqlDatabase::database(m_connection, false);
+    if (!db.transaction()) {
+        qCWarning(lcStorage).noquote() << "database write failed:" << db.lastError().text();
+        return;
     }
-    return images;
+    bool ok = exec(QStringLiteral("DELETE FROM task_images WHERE task_id = ?"), {task.id});
+    for (qsizetype i = 0; ok && i < task.images.size(); ++i)
+        ok = exec(
+            QStringLiteral("INSERT INTO task_images VALUES (?, ?, ?, ?)"),
+            {task.id, int(i), QString::fromLatin1(task.images[i].mimeType), task.images[i].data});
+    m_written.remove(task.id); // the final state is written whatever was before
+    ok = ok && updateTask(task);
+    if (!(ok ? db.commit() : db.rollback()))
+        qCWarning(lcStorage).noquote() << "database write failed:" << db.lastError().text();
 }
 
 void TaskStore::forgetTask(const QString &id)
 {
-    exec(QStringLiteral("DELETE FROM tasks WHERE id = ?"), {id});
+    QSqlDatabase db = QSqlDatabase::database(m_connection, false);
+    const bool inTransaction = db.transaction();
+    const bool ok = exec(QStringLiteral("DELETE FROM task_images WHERE task_id = ?"), {id}) &&
+                    exec(QStringLiteral("DELETE FROM tasks WHERE id = ?"), {id});
+    if (inTransaction && !(ok ? db.commit() : db.rollback()))
+        qCWarning(lcStorage).noquote() << "database write failed:" << db.lastError().text();
     m_written.remove(id);
-    QDir(imageDir(id)).removeRecursively();
+    QDir(imageDir(id)).removeRecursively(); // images of a database from before task_images
 }
 
 void TaskStore::saveNode(const NodeInfo &node)

@@ -11,6 +11,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSet>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTest>
 #include <QWebSocket>
 
@@ -706,6 +708,21 @@ void TestApi::finishedTaskAnswerIsKeptUntilForgotten()
     QTRY_VERIFY(!h.router->tasks().task(first));
     QCOMPARE(h.client->get(QStringLiteral("/workflow/") + first).status, 404);
     QCOMPARE(h.client->get(QStringLiteral("/workflow/") + second).status, 200);
+    // On disk too: the forgotten task's images went with its row; the kept one's are there.
+    {
+        QSqlDatabase db =
+            QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("peek"));
+        db.setDatabaseName(h.dirs.path(QStringLiteral("data/comfy-router.db")));
+        QVERIFY(db.open());
+        QSqlQuery count(db);
+        QVERIFY(count.exec(QStringLiteral("SELECT task_id, length(data) FROM task_images")));
+        QVERIFY(count.next());
+        QCOMPARE(count.value(0).toString(), second);
+        QCOMPARE(count.value(1).toLongLong(),
+                 h.router->tasks().task(second)->images.first().data.size());
+        QVERIFY(!count.next());
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("peek"));
 }
 
 namespace {

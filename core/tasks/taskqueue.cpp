@@ -310,14 +310,17 @@ void TaskQueue::toHistory(Task &task, TaskStatus status)
     task.finishedAt = QDateTime::currentDateTimeUtc();
     const qint64 ms =
         (task.startedAt.isValid() ? task.startedAt : task.createdAt).msecsTo(task.finishedAt);
-    if (status == TaskStatus::Error)
-        qCWarning(lcTasks).noquote() << "task" << id << "error after" << ms << "ms:" << task.error;
-    else
-        qCInfo(lcTasks).noquote() << "task" << id << taskStatusName(status) << "after" << ms
-                                  << "ms," << task.images.size() << "images";
+    const QString error = task.error;
+    const qsizetype images = task.images.size();
     m_history.append(id);
     Q_EMIT taskChanged(id);
     Q_EMIT taskFinished(id);
+    // Logged once the store (a direct slot) has written it: a task logged done stays done.
+    if (status == TaskStatus::Error)
+        qCWarning(lcTasks).noquote() << "task" << id << "error after" << ms << "ms:" << error;
+    else
+        qCInfo(lcTasks).noquote() << "task" << id << taskStatusName(status) << "after" << ms
+                                  << "ms," << images << "images";
     forgetOldHistory();
 }
 

@@ -22,12 +22,25 @@ void WebhookNotifier::onTaskFinished(const QString &id)
     const auto task = m_tasks.task(id);
     if (!task || task->webhook.isEmpty())
         return;
-    QNetworkRequest request(task->webhook);
+    // Sent from the event loop, once every direct slot of taskFinished has run: the store has
+    // then written the final state. Killed before that, the router runs the task again on its
+    // next start and notifies once, instead of notifying for a run it then repeats.
+    QMetaObject::invokeMethod(
+        this,
+        [this, id, url = task->webhook,
+         body = QJsonDocument(taskToJson(*task, -1)).toJson(QJsonDocument::Compact)] {
+            send(id, url, body);
+        },
+        Qt::QueuedConnection);
+}
+
+void WebhookNotifier::send(const QString &id, const QUrl &webhook, const QByteArray &body)
+{
+    QNetworkRequest request(webhook);
     request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
     request.setTransferTimeout(30000);
-    QNetworkReply *reply = m_network.post(
-        request, QJsonDocument(taskToJson(*task, -1)).toJson(QJsonDocument::Compact));
-    const QString url = task->webhook.toString();
+    QNetworkReply *reply = m_network.post(request, body);
+    const QString url = webhook.toString();
     connect(reply, &QNetworkReply::finished, this, [reply, id, url] {
         reply->deleteLater();
         const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <QByteArray>
 #include <QObject>
+#include <QUrl>
 
 class QNetworkAccessManager;
 
@@ -18,6 +20,7 @@ public:
 
 private:
     void onTaskFinished(const QString &id);
+    void send(const QString &id, const QUrl &webhook, const QByteArray &body);
 
     TaskQueue &m_tasks;
     QNetworkAccessManager &m_network;

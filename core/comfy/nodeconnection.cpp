@@ -18,6 +18,7 @@ NodeConnection::NodeConnection(const QUrl &node, QObject *parent)
     , m_node(node)
     , m_clientId(QStringLiteral("comfy-router-") +
                  QUuid::createUuid().toString(QUuid::WithoutBraces))
+    , m_http(node)
 {
     m_socket.setMaxAllowedIncomingMessageSize(MaxWebSocketMessage);
     m_socket.setMaxAllowedIncomingFrameSize(MaxWebSocketMessage);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "comfy/nodehttp.h"
 #include "comfy/protocol.h"
 
 #include <QHash>
@@ -13,8 +14,9 @@ Q_DECLARE_LOGGING_CATEGORY(lcComfy) // "comfy.node"
 
 namespace comfy {
 
-// The one websocket the router keeps open to one ComfyUI node, shared by every prompt it runs
-// there: a task starts with POST /prompt at once instead of waiting for a handshake. Every
+// The router's connection to one ComfyUI node: the one websocket it keeps open there, shared by
+// every prompt it runs there (a task starts with POST /prompt at once instead of waiting for a
+// handshake), and kept-alive HTTP connections for its requests (NodeHttp). Every
 // prompt carries this connection's clientId, so the node sends their messages here; they are
 // handed out by prompt_id (PromptRun picks its own). Binary frames have no prompt_id: they
 // belong to the prompt executing at the time (a node runs one prompt at a time).
@@ -32,6 +34,7 @@ public:
 
     QUrl node() const { return m_node; }
     QString clientId() const { return m_clientId; }
+    NodeHttp &http() { return m_http; } // the node's HTTP API, kept-alive connections
     bool isOpen() const { return m_socket.state() == QAbstractSocket::ConnectedState; }
 
     // A prompt run starts or stops needing the socket; the first use opens it.
@@ -64,6 +67,7 @@ private:
 
     QUrl m_node;
     QString m_clientId;
+    NodeHttp m_http;
     QWebSocket m_socket;
     QTimer m_connectTimer;
     QTimer m_reconnectTimer;

@@ -2,9 +2,6 @@
 
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QNetworkAccessManager>
-#include <QNetworkReply>
-#include <QNetworkRequest>
 #include <QUrlQuery>
 
 #include <utility>
@@ -16,24 +13,15 @@ namespace comfy {
 using protocol::MessageType;
 
 namespace {
-constexpr int RequestTimeoutMs = 30000;
 // Messages kept while POST /prompt is out (most belong to other prompts on the node); beyond
 // this, the run catches up from /history instead.
 constexpr qsizetype MaxEarlyMessages = 1024;
 
-QNetworkRequest jsonRequest(const QUrl &url)
-{
-    QNetworkRequest request(url);
-    request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
-    request.setTransferTimeout(RequestTimeoutMs);
-    return request;
-}
 } // namespace
 
-PromptRun::PromptRun(QNetworkAccessManager &network, NodeConnection &connection,
-                     const QString &taskId, const QJsonObject &graph, QObject *parent)
+PromptRun::PromptRun(NodeConnection &connection, const QString &taskId, const QJsonObject &graph,
+                     QObject *parent)
     : QObject(parent)
-    , m_network(network)
     , m_connection(connection)
     , m_node(connection.node())
     , m_taskId(taskId)
@@ -116,21 +104,19 @@ void PromptRun::post()
     // The socket is open before the prompt exists, so no message of the run is missed.
     QJsonObject body{{QStringLiteral("prompt"), m_graph},
                      {QStringLiteral("client_id"), m_connection.clientId()}};
-    QNetworkReply *reply =
-        m_network.post(jsonRequest(m_node.resolved(QUrl(QStringLiteral("prompt")))),
-                       QJsonDocument(body).toJson(QJsonDocument::Compact));
+    NodeReply *reply = m_connection.http().post(QUrl(QStringLiteral("prompt")),
+                                                QJsonDocument(body).toJson(QJsonDocument::Compact));
     m_request = reply;
-    connect(reply, &QNetworkReply::finished, this, [this, reply] { onPromptReply(reply); });
+    connect(reply, &NodeReply::finished, this, [this, reply] { onPromptReply(reply); });
 }
 
-void PromptRun::onPromptReply(QNetworkReply *reply)
+void PromptRun::onPromptReply(NodeReply *reply)
 {
-    reply->deleteLater();
     m_request.clear();
     if (m_finished)
         return;
-    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-    const QByteArray body = reply->readAll();
+    const int status = reply->status();
+    const QByteArray &body = reply->body();
     if (status == 200) {
         const QString id =
             QJsonDocument::fromJson(body).object().value(QLatin1String("prompt_id")).toString();
@@ -188,18 +174,14 @@ void PromptRun::checkHistory(bool afterSilence)
                  QStringLiteral("%1 did not answer POST /prompt").arg(nodeName()));
         return; // the POST answer is still to come
     }
-    QNetworkRequest request(m_node.resolved(QUrl(QStringLiteral("history/") + m_promptId)));
-    request.setTransferTimeout(RequestTimeoutMs);
-    QNetworkReply *reply = m_network.get(request);
-    connect(reply, &QNetworkReply::finished, this, [this, reply, afterSilence] {
-        reply->deleteLater();
+    NodeReply *reply = m_connection.http().get(QUrl(QStringLiteral("history/") + m_promptId));
+    connect(reply, &NodeReply::finished, this, [this, reply, afterSilence] {
         if (m_finished || m_succeeded)
             return;
         const QJsonObject entry =
-            QJsonDocument::fromJson(reply->readAll()).object().value(m_promptId).toObject();
+            QJsonDocument::fromJson(reply->body()).object().value(m_promptId).toObject();
         const QJsonObject status = entry.value(QLatin1String("status")).toObject();
-        if (reply->error() == QNetworkReply::NoError &&
-            status.value(QLatin1String("completed")).isBool()) {
+        if (reply->status() == 200 && status.value(QLatin1String("completed")).isBool()) {
             takeResultsFromHistory(entry);
             return;
         }
@@ -235,19 +217,16 @@ void PromptRun::checkQueueAfterSilence()
     // Silent but alive and still holding the prompt (running a long node, or our prompt waits
     // behind another on the node): go on waiting; the task timeout bounds it. A node that has
     // forgotten the prompt will never send its end.
-    QNetworkRequest request(m_node.resolved(QUrl(QStringLiteral("queue"))));
-    request.setTransferTimeout(RequestTimeoutMs);
-    QNetworkReply *reply = m_network.get(request);
-    connect(reply, &QNetworkReply::finished, this, [this, reply] {
-        reply->deleteLater();
+    NodeReply *reply = m_connection.http().get(QUrl(QStringLiteral("queue")));
+    connect(reply, &NodeReply::finished, this, [this, reply] {
         if (m_finished || m_succeeded)
             return;
-        const QJsonObject queue = QJsonDocument::fromJson(reply->readAll()).object();
+        const QJsonObject queue = QJsonDocument::fromJson(reply->body()).object();
         bool held = false;
         for (const char *list : {"queue_running", "queue_pending"})
             for (const QJsonValue &item : queue.value(QLatin1String(list)).toArray())
                 held = held || item.toArray().at(1).toString() == m_promptId;
-        if (reply->error() == QNetworkReply::NoError && held) {
+        if (reply->status() == 200 && held) {
             qCInfo(lcComfy).noquote()
                 << "prompt" << m_promptId << "silent for" << m_silenceTimer.interval() / 1000
                 << "s but still in the queue of" << nodeName();
@@ -421,11 +400,9 @@ void PromptRun::stopFetch()
 {
     if (!m_fetch)
         return;
-    QNetworkReply *reply = m_fetch.data();
+    NodeReply *reply = m_fetch.data();
     m_fetch.clear();
-    reply->disconnect(this);
     reply->abort();
-    reply->deleteLater();
 }
 
 void PromptRun::fetchOutputs()
@@ -445,20 +422,17 @@ void PromptRun::fetchOutputs()
         Q_EMIT finished(images);
         return;
     }
-    QUrl url = m_node.resolved(QUrl(QStringLiteral("view")));
-    url.setQuery(m_outputs[m_nextFetch].ref.viewQuery(), QUrl::StrictMode);
-    QNetworkRequest request(url);
-    request.setTransferTimeout(RequestTimeoutMs);
-    QNetworkReply *reply = m_network.get(request);
+    QUrl view(QStringLiteral("view"));
+    view.setQuery(m_outputs[m_nextFetch].ref.viewQuery(), QUrl::StrictMode);
+    NodeReply *reply = m_connection.http().get(view);
     m_fetch = reply;
-    connect(reply, &QNetworkReply::finished, this, [this, reply] {
-        reply->deleteLater();
+    connect(reply, &NodeReply::finished, this, [this, reply] {
         m_fetch.clear();
         if (m_finished)
             return;
         Output &output = m_outputs[m_nextFetch];
-        const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-        QByteArray data = reply->readAll();
+        const int status = reply->status();
+        QByteArray data = reply->body();
         if (status != 200 || data.isEmpty()) {
             fail(RunFailure::NodeLost,
                  QStringLiteral("could not fetch output image %1 from %2: %3")
@@ -466,7 +440,7 @@ void PromptRun::fetchOutputs()
                           status ? QStringLiteral("HTTP %1").arg(status) : reply->errorString()));
             return;
         }
-        QByteArray mime = reply->header(QNetworkRequest::ContentTypeHeader).toByteArray();
+        QByteArray mime = reply->header(QByteArrayLiteral("content-type"));
         if (!mime.startsWith("image/"))
             mime = protocol::sniffImageType(data);
         output.image = {std::move(data), mime};
@@ -487,11 +461,9 @@ void PromptRun::cancel()
     }
     // The recorded ComfyUI ignores prompt_id on /interrupt and stops whatever runs, so
     // delete the prompt from the queue and interrupt only if it is the running one.
-    QNetworkRequest queueRequest = jsonRequest(m_node.resolved(QUrl(QStringLiteral("queue"))));
-    QNetworkReply *queueReply = m_network.get(queueRequest);
-    connect(queueReply, &QNetworkReply::finished, this, [this, queueReply] {
-        queueReply->deleteLater();
-        const QJsonObject queue = QJsonDocument::fromJson(queueReply->readAll()).object();
+    NodeReply *queueReply = m_connection.http().get(QUrl(QStringLiteral("queue")));
+    connect(queueReply, &NodeReply::finished, this, [this, queueReply] {
+        const QJsonObject queue = QJsonDocument::fromJson(queueReply->body()).object();
         bool running = false;
         for (const QJsonValue &item : queue.value(QLatin1String("queue_running")).toArray())
             running = running || item.toArray().at(1).toString() == m_promptId;
@@ -499,9 +471,7 @@ void PromptRun::cancel()
         const QJsonObject body =
             running ? QJsonObject{{QStringLiteral("prompt_id"), m_promptId}}
                     : QJsonObject{{QStringLiteral("delete"), QJsonArray{m_promptId}}};
-        QNetworkReply *reply = m_network.post(jsonRequest(m_node.resolved(QUrl(path))),
-                                              QJsonDocument(body).toJson(QJsonDocument::Compact));
-        connect(reply, &QNetworkReply::finished, reply, &QObject::deleteLater);
+        m_connection.http().post(QUrl(path), QJsonDocument(body).toJson(QJsonDocument::Compact));
         if (!running) // a deleted queued prompt sends no message: end the run here
             fail(RunFailure::Interrupted,
                  QStringLiteral("removed from the queue of %1").arg(nodeName()));

@@ -12,9 +12,6 @@
 
 #include <optional>
 
-class QNetworkAccessManager;
-class QNetworkReply;
-
 namespace comfy {
 
 struct OutputImage {
@@ -39,8 +36,8 @@ class PromptRun : public QObject {
     Q_DISABLE_COPY_MOVE(PromptRun)
 public:
     // taskId only names the run in logs.
-    PromptRun(QNetworkAccessManager &network, NodeConnection &connection, const QString &taskId,
-              const QJsonObject &graph, QObject *parent = nullptr);
+    PromptRun(NodeConnection &connection, const QString &taskId, const QJsonObject &graph,
+              QObject *parent = nullptr);
     ~PromptRun() override;
 
     void start();
@@ -79,7 +76,7 @@ private:
     void onInterrupted(const QString &reason);
     void onMessage(const protocol::Message &message);
     void onBinaryFrame(const QString &promptId, const QByteArray &frame);
-    void onPromptReply(QNetworkReply *reply);
+    void onPromptReply(NodeReply *reply);
     void handle(const protocol::Message &message);
     void handleFrame(const QByteArray &frame);
     void fetchOutputs(); // the next output not yet fetched; the end once all are and it succeeded
@@ -95,7 +92,6 @@ private:
     void releaseConnection();
     QString nodeName() const;
 
-    QNetworkAccessManager &m_network;
     NodeConnection &m_connection;
     QUrl m_node;
     QString m_taskId;
@@ -105,8 +101,8 @@ private:
     bool m_posted = false;       // POST /prompt sent
     bool m_missedFrames = false; // frames may have been sent while the socket was down
     QList<Early> m_early;
-    QPointer<QNetworkReply> m_request; // POST /prompt
-    QPointer<QNetworkReply> m_fetch;   // GET /view of m_outputs[m_nextFetch]
+    QPointer<NodeReply> m_request; // POST /prompt
+    QPointer<NodeReply> m_fetch;   // GET /view of m_outputs[m_nextFetch]
     QString m_promptId;
     QString m_currentNode;
     QList<Output> m_outputs;

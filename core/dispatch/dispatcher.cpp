@@ -9,12 +9,11 @@ Q_LOGGING_CATEGORY(lcDispatch, "comfy.dispatch")
 
 namespace comfy {
 
-Dispatcher::Dispatcher(TaskQueue &tasks, NodeRegistry &nodes, QNetworkAccessManager &network,
-                       const RunPolicy &policy, QObject *parent)
+Dispatcher::Dispatcher(TaskQueue &tasks, NodeRegistry &nodes, const RunPolicy &policy,
+                       QObject *parent)
     : QObject(parent)
     , m_tasks(tasks)
     , m_nodes(nodes)
-    , m_network(network)
     , m_policy(policy)
     , m_picker(policy.lookAhead)
 {
@@ -70,8 +69,8 @@ void Dispatcher::dispatch()
                 m_nodes.release(*node, id);
                 continue;
             }
-            auto *runner = new TaskRunner(id, m_connections.forNode(*node), m_tasks, m_nodes,
-                                          m_network, m_policy, this);
+            auto *runner =
+                new TaskRunner(id, m_connections.forNode(*node), m_tasks, m_nodes, m_policy, this);
             m_runners.insert(id, runner);
             connect(runner, &TaskRunner::ended, this,
                     [this](const QString &taskId) { m_runners.remove(taskId); });

@@ -10,8 +10,6 @@
 #include <QObject>
 #include <QPointer>
 
-class QNetworkAccessManager;
-
 Q_DECLARE_LOGGING_CATEGORY(lcDispatch)
 
 namespace comfy {
@@ -26,8 +24,8 @@ class Dispatcher : public QObject {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(Dispatcher)
 public:
-    Dispatcher(TaskQueue &tasks, NodeRegistry &nodes, QNetworkAccessManager &network,
-               const RunPolicy &policy = {}, QObject *parent = nullptr);
+    Dispatcher(TaskQueue &tasks, NodeRegistry &nodes, const RunPolicy &policy = {},
+               QObject *parent = nullptr);
     ~Dispatcher() override;
 
     // pending: leaves the queue; running: interrupted on its node. Conflict when finished.
@@ -41,7 +39,6 @@ private:
 
     TaskQueue &m_tasks;
     NodeRegistry &m_nodes;
-    QNetworkAccessManager &m_network;
     RunPolicy m_policy;
     NodeConnections m_connections; // one websocket per node, kept for the next task
     QHash<QString, QPointer<TaskRunner>> m_runners;

@@ -7,14 +7,13 @@
 namespace comfy {
 
 TaskRunner::TaskRunner(const QString &taskId, NodeConnection &connection, TaskQueue &tasks,
-                       NodeRegistry &nodes, QNetworkAccessManager &network, const RunPolicy &policy,
-                       QObject *parent)
+                       NodeRegistry &nodes, const RunPolicy &policy, QObject *parent)
     : QObject(parent)
     , m_taskId(taskId)
     , m_node(connection.node())
     , m_tasks(tasks)
     , m_nodes(nodes)
-    , m_run(network, connection, taskId, tasks.task(taskId).value_or(Task{}).graph)
+    , m_run(connection, taskId, tasks.task(taskId).value_or(Task{}).graph)
     , m_samplerSteps(tasks.task(taskId).value_or(Task{}).samplerSteps)
 {
     connect(&m_run, &PromptRun::submitted, this,

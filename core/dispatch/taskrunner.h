@@ -7,8 +7,6 @@
 #include <QTimer>
 #include <QUrl>
 
-class QNetworkAccessManager;
-
 namespace comfy {
 
 class TaskQueue;
@@ -28,8 +26,7 @@ class TaskRunner : public QObject {
     Q_DISABLE_COPY_MOVE(TaskRunner)
 public:
     TaskRunner(const QString &taskId, NodeConnection &connection, TaskQueue &tasks,
-               NodeRegistry &nodes, QNetworkAccessManager &network, const RunPolicy &policy,
-               QObject *parent = nullptr);
+               NodeRegistry &nodes, const RunPolicy &policy, QObject *parent = nullptr);
     ~TaskRunner() override;
 
     void start();

@@ -16,7 +16,7 @@ Router::Router(const Settings &settings, QObject *parent)
     , m_nodes(m_network, HealthPolicy{settings.healthIntervalMs, settings.healthFailures,
                                       settings.healthTimeoutMs, settings.nodeQueueDepth})
     , m_tasks(QueueLimits{settings.pendingLimit, settings.historyLimit, settings.taskMaxAttempts})
-    , m_dispatcher(m_tasks, m_nodes, m_network,
+    , m_dispatcher(m_tasks, m_nodes,
                    RunPolicy{settings.taskTimeoutS * 1000, settings.taskSilenceS * 1000,
                              settings.nodeAffinity, settings.nodeAffinityLookahead})
     , m_cache(m_network, CacheSettings{settings.downloadCacheDir, settings.downloadRootDir,

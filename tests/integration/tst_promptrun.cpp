@@ -5,8 +5,6 @@
 #include "simcluster.h"
 
 #include <QDir>
-#include <QNetworkAccessManager>
-#include <QNetworkProxy>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -18,7 +16,6 @@ class TestPromptRun : public QObject {
 private Q_SLOTS:
     void init()
     {
-        m_network.setProxy(QNetworkProxy::NoProxy);
         m_cluster = std::make_unique<SimCluster>(1, 10);
         m_connection = std::make_unique<NodeConnection>(m_cluster->node(0).url());
     }
@@ -48,9 +45,8 @@ private:
     std::unique_ptr<PromptRun> run(const QJsonObject &graph,
                                    const QString &taskId = QStringLiteral("task-1"))
     {
-        return std::make_unique<PromptRun>(m_network, *m_connection, taskId, graph);
+        return std::make_unique<PromptRun>(*m_connection, taskId, graph);
     }
-    QNetworkAccessManager m_network;
     std::unique_ptr<SimCluster> m_cluster;
     std::unique_ptr<NodeConnection> m_connection;
 };

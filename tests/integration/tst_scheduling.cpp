@@ -28,6 +28,14 @@ struct Harness {
             QStringLiteral("http://127.0.0.1:%1/").arg(api->listen(QHostAddress::LocalHost, 0))));
         cluster.addModelFile(QStringLiteral("models/checkpoints/a.safetensors"));
         cluster.addModelFile(QStringLiteral("models/checkpoints/b.safetensors"));
+        // The order tasks start in, as the queue reports it (startedAt has only milliseconds:
+        // a free node takes the next task within one).
+        QObject::connect(&router->tasks(), &TaskQueue::taskChanged, &router->tasks(),
+                         [this](const QString &id) {
+                             const auto t = task(id);
+                             if (t && t->status == TaskStatus::Running && !started.contains(id))
+                                 started.append(id);
+                         });
     }
     bool allIdle() const
     {
@@ -70,12 +78,13 @@ struct Harness {
     }
     void release() { cluster.node(0).setHang(false); }
     // The ids in the order their tasks started.
-    QStringList startOrder(QStringList ids) const
+    QStringList startOrder(const QStringList &ids) const
     {
-        std::stable_sort(ids.begin(), ids.end(), [this](const QString &l, const QString &r) {
-            return task(l)->startedAt < task(r)->startedAt;
-        });
-        return ids;
+        QStringList order;
+        for (const QString &id : started)
+            if (ids.contains(id))
+                order.append(id);
+        return order;
     }
     bool allDone(const QStringList &ids) const
     {
@@ -101,6 +110,7 @@ struct Harness {
     SimCluster cluster;
     IsolatedSettings dirs;
     std::unique_ptr<Router> router;
+    QStringList started; // task ids in the order they started
     std::unique_ptr<server::ApiServer> api;
     std::unique_ptr<HttpClient> client;
 };

@@ -234,6 +234,8 @@ void NodeHttp::onReadable(Connection &c)
                 c.stage = Stage::UntilClose;
             }
             reply.m_body.clear();
+            if (c.stage == Stage::Fixed)
+                reply.m_body.reserve(qsizetype(c.remaining)); // images stay in memory: no slack
             break;
         }
         case Stage::Fixed: {
@@ -336,6 +338,7 @@ void NodeHttp::finish(Connection &c, const QString &error)
         reply->m_status = 0;
         reply->m_error = error;
     }
+    reply->m_body.squeeze(); // a chunked body grew by appends; its bytes may be kept for long
     reply->m_finished = true;
     if (!error.isEmpty() || !c.keepAlive || !c.buffer.isEmpty())
         drop(c);

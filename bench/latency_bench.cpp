@@ -268,15 +268,15 @@ int main(int argc, char *argv[])
             .arg(warmup)
             .arg(stepDelay));
     report.line(
-        QStringLiteral("dispatch: task queued on an idle node -> the node accepted POST /prompt "
-                       "(from Router::submit called = upper bound; returned = lower bound)"));
+        QStringLiteral("dispatch: task queued on an idle node -> the node received the whole POST "
+                       "/prompt (from Router::submit called = upper bound; returned = lower bound)"));
     report.line(QStringLiteral("completion: the node sent the prompt's last message -> task done "
                                "(outputs fetched; images and state stored)"));
     report.line(QStringLiteral("the node runs in a thread of its own; both latencies include "
                                "loopback and the node's answers"));
 
-    // Where the router keeps its state (SQLite, result images, the download record, each written
-    // with fdatasync): the disk of TMPDIR, as deployed; then memory (tmpfs), for comparison.
+    // Where the router keeps its state (SQLite with the result images, the download record): the
+    // disk of TMPDIR, as deployed; then memory (tmpfs), for comparison.
     struct Storage {
         QString key;
         QString path;

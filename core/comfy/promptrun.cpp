@@ -392,8 +392,7 @@ void PromptRun::succeed()
 {
     m_succeeded = true;
     m_silenceTimer.stop();
-    releaseConnection(); // only /view fetches remain: they need no socket
-    fetchOutputs();
+    fetchOutputs(); // the connection stays in use: the fetches go over its NodeHttp
 }
 
 void PromptRun::stopFetch()
@@ -415,6 +414,7 @@ void PromptRun::fetchOutputs()
         if (!m_succeeded)
             return; // more may come
         m_finished = true;
+        releaseConnection();
         QList<OutputImage> images;
         images.reserve(m_outputs.size());
         for (const Output &output : std::as_const(m_outputs))

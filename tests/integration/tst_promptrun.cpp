@@ -5,6 +5,7 @@
 #include "simcluster.h"
 
 #include <QDir>
+#include <QPointer>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -40,6 +41,7 @@ private Q_SLOTS:
     void idleWebSocketLostIsReopenedByTheNextRun();
     void queuedRunsGetOnlyTheirOwnMessages();
     void messagesBeforeThePromptAnswerAreKept();
+    void removedNodesConnectionLivesUntilItsLastRunEnds();
 
 private:
     std::unique_ptr<PromptRun> run(const QJsonObject &graph,
@@ -341,6 +343,25 @@ void TestPromptRun::messagesBeforeThePromptAnswerAreKept()
     QCOMPARE(failed.size(), 0);
     QCOMPARE(progress.size(), 5);
     QCOMPARE(finished.first().at(0).value<QList<OutputImage>>().size(), 1);
+}
+
+void TestPromptRun::removedNodesConnectionLivesUntilItsLastRunEnds()
+{
+    NodeConnections connections;
+    const QUrl url = m_cluster->node(0).url();
+    QPointer<NodeConnection> connection = &connections.forNode(url);
+    auto r = std::make_unique<PromptRun>(*connection, QStringLiteral("task-r"), samplerGraph(30));
+    QSignalSpy progress(r.get(), &PromptRun::progress);
+    QSignalSpy finished(r.get(), &PromptRun::finished);
+    r->start();
+    QVERIFY(progress.wait(10000));
+    connections.remove(url); // the node left the cluster while the run goes on
+    QCOMPARE(connections.size(), 0);
+    QVERIFY(finished.wait(10000)); // its messages and its output fetch still came through
+    QCOMPARE(finished.first().at(0).value<QList<OutputImage>>().size(), 1);
+    QTRY_VERIFY(connection.isNull());              // gone with its last run
+    connections.forNode(url); // back in the cluster: a new connection
+    QCOMPARE(connections.size(), 1);
 }
 
 QTEST_GUILESS_MAIN(TestPromptRun)

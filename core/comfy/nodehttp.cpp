@@ -238,15 +238,10 @@ void NodeHttp::onReadable(Connection &c)
                 reply.m_body.reserve(qsizetype(c.remaining)); // images stay in memory: no slack
             break;
         }
-        case Stage::Fixed: {
-            const qsizetype take = qsizetype(std::min<qint64>(c.remaining, c.buffer.size()));
-            reply.m_body += c.buffer.left(take);
-            c.buffer.remove(0, take);
-            c.remaining -= take;
-            if (c.remaining > 0)
+        case Stage::Fixed:
+            if (!takeBody(c))
                 return;
             return finish(c, {});
-        }
         case Stage::ChunkSize:
         case Stage::ChunkEnd:
         case Stage::Trailers: {
@@ -278,16 +273,11 @@ void NodeHttp::onReadable(Connection &c)
             c.stage = size == 0 ? Stage::Trailers : Stage::ChunkData;
             break;
         }
-        case Stage::ChunkData: {
-            const qsizetype take = qsizetype(std::min<qint64>(c.remaining, c.buffer.size()));
-            reply.m_body += c.buffer.left(take);
-            c.buffer.remove(0, take);
-            c.remaining -= take;
-            if (c.remaining > 0)
+        case Stage::ChunkData:
+            if (!takeBody(c))
                 return;
             c.stage = Stage::ChunkEnd;
             break;
-        }
         case Stage::UntilClose:
             if (reply.m_body.size() + c.buffer.size() > MaxBodyBytes)
                 return finish(c, QStringLiteral("%1 sent a body over %2 bytes")
@@ -298,6 +288,15 @@ void NodeHttp::onReadable(Connection &c)
             return;
         }
     }
+}
+
+bool NodeHttp::takeBody(Connection &c)
+{
+    const qsizetype take = qsizetype(std::min<qint64>(c.remaining, c.buffer.size()));
+    c.reply->m_body += c.buffer.left(take);
+    c.buffer.remove(0, take);
+    c.remaining -= take;
+    return c.remaining == 0;
 }
 
 void NodeHttp::onClosed(Connection &c)

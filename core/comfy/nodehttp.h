@@ -84,6 +84,8 @@ private:
     void dispatch();
     void start(Connection &connection, NodeReply *reply);
     void onReadable(Connection &connection);
+    // Moves what has come of the body's current piece into the reply; true once it is whole.
+    bool takeBody(Connection &connection);
     void onClosed(Connection &connection);
     void finish(Connection &connection, const QString &error);
     void drop(Connection &connection);

@@ -2,7 +2,6 @@
 
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QUrlQuery>
 
 #include <utility>
 
@@ -16,7 +15,6 @@ namespace {
 // Messages kept while POST /prompt is out (most belong to other prompts on the node); beyond
 // this, the run catches up from /history instead.
 constexpr qsizetype MaxEarlyMessages = 1024;
-
 } // namespace
 
 PromptRun::PromptRun(NodeConnection &connection, const QString &taskId, const QJsonObject &graph,

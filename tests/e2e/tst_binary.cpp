@@ -35,6 +35,24 @@ Run runOnce(const QStringList &arguments,
     return {process.exitCode(), QString::fromUtf8(process.readAllStandardOutput()),
             QString::fromUtf8(process.readAllStandardError())};
 }
+
+QStringList startArguments(const QTemporaryDir &dir, const QStringList &extra)
+{
+    return QStringList{QStringLiteral("--server"),
+                       QStringLiteral("--host"),
+                       QStringLiteral("127.0.0.1"),
+                       QStringLiteral("--port"),
+                       QStringLiteral("0"),
+                       QStringLiteral("--download-cache-dir"),
+                       dir.filePath(QStringLiteral("cache")),
+                       QStringLiteral("--download-root-dir"),
+                       dir.filePath(QStringLiteral("root")),
+                       QStringLiteral("--download-record-path"),
+                       dir.filePath(QStringLiteral("record.json")),
+                       QStringLiteral("--data-dir"),
+                       dir.filePath(QStringLiteral("data"))} +
+           extra;
+}
 } // namespace
 
 class TestBinary : public QObject {
@@ -97,26 +115,11 @@ void TestBinary::demoRunsFiftyTasksOverTwoSimulatedNodes()
     QProcess router;
     router.setProcessChannelMode(QProcess::MergedChannels);
     QByteArray log;
-    router.start(Binary, {QStringLiteral("--server"),
-                          QStringLiteral("--demo"),
-                          QStringLiteral("--demo-step-delay-ms"),
-                          QStringLiteral("1"),
-                          QStringLiteral("--host"),
-                          QStringLiteral("127.0.0.1"),
-                          QStringLiteral("--port"),
-                          QStringLiteral("0"),
-                          QStringLiteral("--pending-limit"),
-                          QStringLiteral("100"),
-                          QStringLiteral("--history-limit"),
-                          QStringLiteral("100"),
-                          QStringLiteral("--download-cache-dir"),
-                          m_dir.filePath(QStringLiteral("cache")),
-                          QStringLiteral("--download-root-dir"),
-                          m_dir.filePath(QStringLiteral("root")),
-                          QStringLiteral("--download-record-path"),
-                          m_dir.filePath(QStringLiteral("record.json")),
-                          QStringLiteral("--data-dir"),
-                          m_dir.filePath(QStringLiteral("data"))});
+    router.start(Binary,
+                 startArguments(m_dir, {QStringLiteral("--demo"),
+                                        QStringLiteral("--demo-step-delay-ms"), QStringLiteral("1"),
+                                        QStringLiteral("--pending-limit"), QStringLiteral("100"),
+                                        QStringLiteral("--history-limit"), QStringLiteral("100")}));
     QVERIFY(router.waitForStarted(5000));
     const QRegularExpression listening(
         QStringLiteral("HTTP API listening on 127\\.0\\.0\\.1:(\\d+)"));
@@ -294,23 +297,6 @@ void TestBinary::killedMidDownloadLeavesNothingHalfWritten()
 }
 
 namespace {
-QStringList startArguments(const QTemporaryDir &dir, const QStringList &extra)
-{
-    return QStringList{QStringLiteral("--server"),
-                       QStringLiteral("--host"),
-                       QStringLiteral("127.0.0.1"),
-                       QStringLiteral("--port"),
-                       QStringLiteral("0"),
-                       QStringLiteral("--download-cache-dir"),
-                       dir.filePath(QStringLiteral("cache")),
-                       QStringLiteral("--download-root-dir"),
-                       dir.filePath(QStringLiteral("root")),
-                       QStringLiteral("--download-record-path"),
-                       dir.filePath(QStringLiteral("record.json")),
-                       QStringLiteral("--data-dir"),
-                       dir.filePath(QStringLiteral("data"))} +
-           extra;
-}
 
 QUrl waitForListening(QProcess &router, QByteArray &log)
 {

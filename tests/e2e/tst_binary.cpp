@@ -53,6 +53,22 @@ QStringList startArguments(const QTemporaryDir &dir, const QStringList &extra)
                        dir.filePath(QStringLiteral("data"))} +
            extra;
 }
+
+QUrl waitForListening(QProcess &router, QByteArray &log)
+{
+    const QRegularExpression listening(
+        QStringLiteral("HTTP API listening on 127\\.0\\.0\\.1:(\\d+)"));
+    QRegularExpressionMatch match;
+    (void)QTest::qWaitFor(
+        [&] {
+            log += router.readAll();
+            match = listening.match(QString::fromUtf8(log));
+            return match.hasMatch();
+        },
+        10000);
+    return match.hasMatch() ? QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(match.captured(1)))
+                            : QUrl();
+}
 } // namespace
 
 class TestBinary : public QObject {
@@ -205,26 +221,8 @@ namespace {
 QUrl startRouter(QProcess &router, const QTemporaryDir &dir, QByteArray &log)
 {
     router.setProcessChannelMode(QProcess::MergedChannels);
-    router.start(Binary,
-                 {QStringLiteral("--server"), QStringLiteral("--host"), QStringLiteral("127.0.0.1"),
-                  QStringLiteral("--port"), QStringLiteral("0"),
-                  QStringLiteral("--download-cache-dir"), dir.filePath(QStringLiteral("cache")),
-                  QStringLiteral("--download-root-dir"), dir.filePath(QStringLiteral("root")),
-                  QStringLiteral("--download-record-path"),
-                  dir.filePath(QStringLiteral("record.json")), QStringLiteral("--data-dir"),
-                  dir.filePath(QStringLiteral("data"))});
-    const QRegularExpression listening(
-        QStringLiteral("HTTP API listening on 127\\.0\\.0\\.1:(\\d+)"));
-    QRegularExpressionMatch match;
-    (void)QTest::qWaitFor(
-        [&] { // no match after the wait: an invalid URL, checked by the caller
-            log += router.readAll();
-            match = listening.match(QString::fromUtf8(log));
-            return match.hasMatch();
-        },
-        10000);
-    return match.hasMatch() ? QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(match.captured(1)))
-                            : QUrl();
+    router.start(Binary, startArguments(dir, {}));
+    return waitForListening(router, log);
 }
 } // namespace
 
@@ -297,22 +295,6 @@ void TestBinary::killedMidDownloadLeavesNothingHalfWritten()
 }
 
 namespace {
-
-QUrl waitForListening(QProcess &router, QByteArray &log)
-{
-    const QRegularExpression listening(
-        QStringLiteral("HTTP API listening on 127\\.0\\.0\\.1:(\\d+)"));
-    QRegularExpressionMatch match;
-    (void)QTest::qWaitFor(
-        [&] {
-            log += router.readAll();
-            match = listening.match(QString::fromUtf8(log));
-            return match.hasMatch();
-        },
-        10000);
-    return match.hasMatch() ? QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(match.captured(1)))
-                            : QUrl();
-}
 
 QJsonObject saveImageBody()
 {

@@ -325,7 +325,7 @@ void DownloadCache::failTask(const QString &taskId, const QString &reason)
 
 QString DownloadCache::link(Entry &entry, const QString &folder)
 {
-    const QString path = linkPathOf(folder, entry.fileName);
+    const QString path = linkPathOf(folder, linkFileName(entry.fileName, folder));
     const QString target = cachePathOf(entry.fileName);
     const QFileInfo existing(path);
     if (existing.isSymLink() && existing.symLinkTarget() == target) {
@@ -350,7 +350,7 @@ void DownloadCache::unlinkAll(Entry &entry)
 {
     const QString target = cachePathOf(entry.fileName);
     for (const QString &folder : std::as_const(entry.links)) {
-        const QFileInfo link(linkPathOf(folder, entry.fileName));
+        const QFileInfo link(linkPathOf(folder, linkFileName(entry.fileName, folder)));
         if (link.isSymLink() && link.symLinkTarget() == target)
             QFile::remove(link.absoluteFilePath());
     }
@@ -439,7 +439,7 @@ QList<CacheEntryInfo> DownloadCache::entries() const
         info.created = entry->created;
         info.lastUse = entry->lastUse;
         for (const QString &folder : std::as_const(entry->links))
-            info.links.append(linkPathOf(folder, entry->fileName));
+            info.links.append(linkPathOf(folder, linkFileName(entry->fileName, folder)));
         info.links.sort();
         info.tasks = int(entry->tasks.size());
         info.error = entry->error;

@@ -22,6 +22,26 @@ QString safeName(const QString &name)
 }
 } // namespace
 
+QString linkFileName(const QString &cacheFileName, const QString &folder)
+{
+    // The extensions ComfyUI (folder_paths) lists in each kind of folder.
+    static const QStringList images = {QStringLiteral(".png"),  QStringLiteral(".jpg"),
+                                       QStringLiteral(".jpeg"), QStringLiteral(".webp"),
+                                       QStringLiteral(".gif"),  QStringLiteral(".bmp"),
+                                       QStringLiteral(".tif"),  QStringLiteral(".tiff")};
+    static const QStringList models = {QStringLiteral(".safetensors"), QStringLiteral(".sft"),
+                                       QStringLiteral(".ckpt"),        QStringLiteral(".pt"),
+                                       QStringLiteral(".pt2"),         QStringLiteral(".pth"),
+                                       QStringLiteral(".bin"),         QStringLiteral(".pkl")};
+    const bool input =
+        folder == QLatin1String("input") || folder.startsWith(QLatin1String("input/"));
+    const QStringList &known = input ? images : models;
+    for (const QString &extension : known)
+        if (cacheFileName.endsWith(extension, Qt::CaseInsensitive))
+            return cacheFileName;
+    return cacheFileName + known.first();
+}
+
 QString downloadFileName(const QUrl &url)
 {
     const QByteArray hash = QCryptographicHash::hash(url.toString(QUrl::FullyEncoded).toUtf8(),

@@ -20,7 +20,8 @@ QString GraphBuilder::modelFile(const ModelRef &model, const QString &folder, co
     if (!model.custom)
         return model.name;
     const QUrl url(model.name, QUrl::StrictMode);
-    const FileToFetch file{url, folder, downloadFileName(url), field, model.sha256};
+    const FileToFetch file{url, folder, linkFileName(downloadFileName(url), folder), field,
+                           model.sha256};
     if (!m_result.downloads.contains(file))
         m_result.downloads.append(file);
     return file.fileName;

@@ -83,6 +83,7 @@ private Q_SLOTS:
     void modelUrlIsDownloadedOnceLinkedAndRun();
     void downloadFailureEndsTheTask();
     void deleteCacheEntry();
+    void urlsThatNameNoFileTypeAreLinkedWithOne();
 };
 
 void TestCacheApi::modelUrlIsDownloadedOnceLinkedAndRun()
@@ -190,6 +191,74 @@ void TestCacheApi::deleteCacheEntry()
     QCOMPARE(h.client->get(QStringLiteral("/cache")).object().value(QLatin1String("count")).toInt(),
              0);
     QCOMPARE(QDir(h.cacheDir).entryList(QDir::Files), QStringList());
+}
+
+void TestCacheApi::urlsThatNameNoFileTypeAreLinkedWithOne()
+{
+    // A model site's download URL and an image service's URL: no extension. ComfyUI lists only
+    // files of known types in its folders, so they are linked as .safetensors and .png.
+    Harness h(1);
+    QTRY_VERIFY(h.allIdle());
+    QFile png(h.cluster.sharedRoot() + QStringLiteral("/input/example.png"));
+    QVERIFY(png.open(QIODevice::ReadOnly));
+    h.files.addFile(QStringLiteral("/api/download/models/123"),
+                    FileServer::withContent("a model without a type in its URL"));
+    h.files.addFile(QStringLiteral("/image"), FileServer::withContent(png.readAll()));
+    const QString model = h.files.url(QStringLiteral("/api/download/models/123")).toString();
+    QUrl image = h.files.url(QStringLiteral("/image"));
+    image.setQuery(QStringLiteral("id=7"));
+    QJsonObject graph = samplerGraph(2);
+    graph.insert(
+        QStringLiteral("4"),
+        QJsonObject{{QStringLiteral("class_type"), QStringLiteral("CheckpointLoaderSimple")},
+                    {QStringLiteral("inputs"), QJsonObject{{QStringLiteral("ckpt_name"), model}}}});
+    graph.insert(QStringLiteral("101"),
+                 QJsonObject{{QStringLiteral("class_type"), QStringLiteral("LoadImage")},
+                             {QStringLiteral("inputs"),
+                              QJsonObject{{QStringLiteral("image"), image.toString()}}}});
+    graph.insert(QStringLiteral("102"),
+                 QJsonObject{{QStringLiteral("class_type"), QStringLiteral("SaveImage")},
+                             {QStringLiteral("inputs"),
+                              QJsonObject{{QStringLiteral("images"), QJsonArray{"101", 0}},
+                                          {QStringLiteral("filename_prefix"), "typed"}}}});
+    const HttpReply reply = h.client->post(
+        QStringLiteral("/workflow"),
+        QJsonObject{{QStringLiteral("type"), QStringLiteral("Raw")},
+                    {QStringLiteral("params"), QJsonObject{{QStringLiteral("prompt"), graph}}}});
+    QCOMPARE(reply.status, 200);
+    const QString id = reply.object().value(QLatin1String("id")).toString();
+    QTRY_VERIFY_WITH_TIMEOUT(h.finished(id), 20000);
+    const auto task = h.router->tasks().task(id);
+    QVERIFY2(task->status == TaskStatus::Done, qPrintable(task->error));
+    QCOMPARE(task->images.size(), 2); // the sampler's picture and the loaded one
+    const QString ckpt = task->graph.value(QStringLiteral("4"))
+                             .toObject()
+                             .value(QLatin1String("inputs"))
+                             .toObject()
+                             .value(QLatin1String("ckpt_name"))
+                             .toString();
+    const QString loaded = task->graph.value(QStringLiteral("101"))
+                               .toObject()
+                               .value(QLatin1String("inputs"))
+                               .toObject()
+                               .value(QLatin1String("image"))
+                               .toString();
+    QVERIFY2(ckpt.endsWith(QLatin1String("-123.safetensors")), qPrintable(ckpt));
+    QVERIFY2(loaded.endsWith(QLatin1String("-image.png")), qPrintable(loaded));
+    QVERIFY(QFileInfo(h.cluster.sharedRoot() + QStringLiteral("/models/checkpoints/") + ckpt)
+                .isSymLink());
+    QVERIFY(QFileInfo(h.cluster.sharedRoot() + QStringLiteral("/input/") + loaded).isSymLink());
+    // GET /cache names the links as they are.
+    const QJsonArray entries =
+        h.client->get(QStringLiteral("/cache")).object().value(QLatin1String("files")).toArray();
+    QStringList links;
+    for (const QJsonValue &entry : entries)
+        for (const QJsonValue &link : entry.toObject().value(QLatin1String("links")).toArray())
+            links << QFileInfo(link.toString()).fileName();
+    QStringList expected{loaded, ckpt};
+    links.sort();
+    expected.sort();
+    QCOMPARE(links, expected);
 }
 
 QTEST_GUILESS_MAIN(TestCacheApi)

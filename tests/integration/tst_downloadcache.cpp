@@ -94,6 +94,8 @@ private Q_SLOTS:
     void oneGetPerUrlUnderEightConcurrentTasks();
     void aCachedUrlCostsNoNetwork();
     void theQueryMakesAnotherFile();
+    void linksCarryATypeComfyUiLists_data();
+    void linksCarryATypeComfyUiLists();
     void brokenTransferResumesWithRange();
     void brokenTransferRestartsWithoutRanges();
     void stalledTransferIsRetried();
@@ -180,6 +182,42 @@ void TestDownloadCache::theQueryMakesAnotherFile()
     QCOMPARE(f.fetch(QStringLiteral("a"), {one, two}), QString());
     QCOMPARE(f.server.requests(QStringLiteral("/model.safetensors")), 2);
     QCOMPARE(f.cache->entries().size(), 2);
+}
+
+void TestDownloadCache::linksCarryATypeComfyUiLists_data()
+{
+    QTest::addColumn<QString>("cacheName");
+    QTest::addColumn<QString>("folder");
+    QTest::addColumn<QString>("linkName");
+    QTest::newRow("model") << "ab-sd.safetensors"
+                           << "models/checkpoints"
+                           << "ab-sd.safetensors";
+    QTest::newRow("model, upper case") << "ab-old.CKPT"
+                                       << "models/checkpoints"
+                                       << "ab-old.CKPT";
+    QTest::newRow("model, no type") << "ab-123"
+                                    << "models/loras"
+                                    << "ab-123.safetensors";
+    QTest::newRow("model, other type") << "ab-x.zip"
+                                       << "models/unet"
+                                       << "ab-x.zip.safetensors";
+    QTest::newRow("image") << "ab-cat.jpeg"
+                           << "input"
+                           << "ab-cat.jpeg";
+    QTest::newRow("image, no type") << "ab-download"
+                                    << "input"
+                                    << "ab-download.png";
+    QTest::newRow("image, model type") << "ab-m.safetensors"
+                                       << "input"
+                                       << "ab-m.safetensors.png";
+}
+
+void TestDownloadCache::linksCarryATypeComfyUiLists()
+{
+    QFETCH(QString, cacheName);
+    QFETCH(QString, folder);
+    QFETCH(QString, linkName);
+    QCOMPARE(linkFileName(cacheName, folder), linkName);
 }
 
 void TestDownloadCache::brokenTransferResumesWithRange()

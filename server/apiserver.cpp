@@ -130,6 +130,10 @@ void ApiServer::handle(const QHttpServerRequest &request, QHttpServerResponder &
                                        ? std::get<ApiError>(reply).toResponse()
                                        : std::move(std::get<QHttpServerResponse>(reply));
     const int status = int(response.statusCode());
+    if (request.method() == QHttpServerRequest::Method::Head) {
+        writeHead(response, responder);
+        return;
+    }
     if (status >= 500)
         qCWarning(lcHttp).noquote()
             << methodName(request.method()) << request.url().path() << status;
@@ -137,6 +141,28 @@ void ApiServer::handle(const QHttpServerRequest &request, QHttpServerResponder &
         qCDebug(lcHttp).noquote() << methodName(request.method()) << request.url().path() << status
                                   << timer.nsecsElapsed() / 1000 << "us";
     response.write(std::move(responder));
+}
+
+void ApiServer::writeHead(const QHttpServerResponse &response, QHttpServerResponder &responder)
+{
+    // QHttpServer 6.4 would send the body after a HEAD's headers too, and the client would read
+    // it as the start of its next answer. The headers any route sets are known here.
+    static const QByteArray names[] = {QByteArrayLiteral("Allow"),
+                                       QByteArrayLiteral("WWW-Authenticate"),
+                                       QByteArrayLiteral("Retry-After"),
+                                       QByteArrayLiteral("Access-Control-Allow-Origin"),
+                                       QByteArrayLiteral("Access-Control-Allow-Methods"),
+                                       QByteArrayLiteral("Access-Control-Allow-Headers"),
+                                       QByteArrayLiteral("Access-Control-Max-Age"),
+                                       QByteArrayLiteral("X-Content-Type-Options")};
+    responder.writeStatusLine(response.statusCode());
+    responder.writeHeader(QByteArrayLiteral("Content-Type"), response.mimeType());
+    responder.writeHeader(QByteArrayLiteral("Content-Length"),
+                          QByteArray::number(response.data().size()));
+    for (const QByteArray &name : names)
+        for (const QByteArray &value : response.headers(name))
+            responder.writeHeader(name, value);
+    responder.writeBody(QByteArray());
 }
 
 ApiReply ApiServer::route(const QHttpServerRequest &request)
@@ -161,6 +187,10 @@ ApiReply ApiServer::route(const QHttpServerRequest &request)
         return ApiError::unauthorized();
     };
     const QStringList path = splitPath(request.url().path(QUrl::FullyEncoded));
+    // HEAD is GET without the body (handle() leaves it out).
+    const QHttpServerRequest::Method method = request.method() == QHttpServerRequest::Method::Head
+                                                  ? QHttpServerRequest::Method::Get
+                                                  : request.method();
     QStringList allowed;
     bool anyPublic = false;
     for (const Route &route : m_routes) {
@@ -177,8 +207,10 @@ ApiReply ApiServer::route(const QHttpServerRequest &request)
         }
         if (!match)
             continue;
-        if (route.method != request.method()) {
+        if (route.method != method) {
             allowed.append(methodName(route.method));
+            if (route.method == QHttpServerRequest::Method::Get)
+                allowed.append(QStringLiteral("HEAD"));
             anyPublic = anyPublic || route.access == Access::Public;
             continue;
         }

@@ -60,6 +60,7 @@ private:
         ApiHandler handler;
     };
     void handle(const QHttpServerRequest &request, QHttpServerResponder &&responder);
+    static void writeHead(const QHttpServerResponse &response, QHttpServerResponder &responder);
     ApiReply route(const QHttpServerRequest &request);
 
     Router &m_router;

@@ -113,6 +113,7 @@ private Q_SLOTS:
     void refusedAtTheHeaders_data();
     void refusedAtTheHeaders();
     void pipelinedRequestsAreAnsweredInOrder();
+    void headIsAnsweredWithoutABody();
     void idleConnectionIsClosed();
     void stalledRequestGets408();
     void slowUploadIsNotIdle();
@@ -310,6 +311,30 @@ void TestHttpFront::refusedAtTheHeaders()
     const QString problem = refusalProblem(client, status);
     QVERIFY2(problem.isEmpty(), qPrintable(problem));
     QCOMPARE(server.health(), 200);
+}
+
+void TestHttpFront::headIsAnsweredWithoutABody()
+{
+    Server server;
+    RawClient client(server.port);
+    // A HEAD answered with a body would be read as the start of the next answer.
+    client.send("HEAD /health_check HTTP/1.1\r\nHost: t\r\n\r\n"
+                "HEAD /no/such/route HTTP/1.1\r\nHost: t\r\n\r\n"
+                "DELETE /health_check HTTP/1.1\r\nHost: t\r\n\r\n"
+                "GET /health_check HTTP/1.1\r\nHost: t\r\n\r\n");
+    QTRY_VERIFY(client.unparsed().endsWith("\r\n\r\nok"));
+    QByteArray stream = client.unparsed();
+    const qsizetype firstEnd = stream.indexOf("\r\n\r\n");
+    const QByteArray head = stream.left(firstEnd);
+    QVERIFY2(head.startsWith("HTTP/1.1 200 "), head.constData());
+    QVERIFY2(head.contains("\r\nContent-Length: 2"), head.constData()); // what GET would send
+    stream.remove(0, firstEnd + 4);
+    QVERIFY2(stream.startsWith("HTTP/1.1 404 "), stream.constData()); // no body in between
+    const qsizetype secondEnd = stream.indexOf("\r\n\r\n");
+    stream.remove(0, secondEnd + 4);
+    QVERIFY2(stream.startsWith("HTTP/1.1 405 "), stream.constData());
+    QVERIFY2(stream.left(stream.indexOf("\r\n\r\n")).contains("\r\nAllow: GET, HEAD"),
+             stream.constData());
 }
 
 void TestHttpFront::pipelinedRequestsAreAnsweredInOrder()

@@ -85,7 +85,7 @@ void RequestFramer::feed(QByteArrayView bytes, QList<FramingEvent> &events)
             if (m_remaining > 0)
                 break;
             if (m_state == State::Body) {
-                requestDone();
+                requestDone(events);
             } else {
                 m_state = State::ChunkDataEnd;
                 m_crlfSeen = 0;
@@ -124,7 +124,7 @@ void RequestFramer::feed(QByteArrayView bytes, QList<FramingEvent> &events)
             if (++m_crlfSeen < 2)
                 break;
             if (m_state == State::LastChunkEnd) {
-                requestDone();
+                requestDone(events);
             } else {
                 m_state = State::ChunkSize;
                 m_line.clear();
@@ -211,6 +211,8 @@ void RequestFramer::headersDone(QList<FramingEvent> &events)
     QList<QByteArrayView> contentLengths;
     QList<QByteArrayView> transferEncodings;
     QList<QByteArrayView> expectations;
+    bool close = false;
+    bool keepAlive = false;
     int fields = 0;
     qsizetype pos = 0;
     while (pos < block.size()) {
@@ -247,6 +249,11 @@ void RequestFramer::headersDone(QList<FramingEvent> &events)
             transferEncodings.append(value);
         else if (sameName(name, "expect"))
             expectations.append(value);
+        else if (sameName(name, "connection"))
+            for (const QByteArray &token : value.toByteArray().split(',')) {
+                close = close || sameName(token.trimmed(), QByteArrayView("close"));
+                keepAlive = keepAlive || sameName(token.trimmed(), QByteArrayView("keep-alive"));
+            }
     }
 
     bool chunked = false;
@@ -284,6 +291,8 @@ void RequestFramer::headersDone(QList<FramingEvent> &events)
         sendContinue = true;
     }
 
+    m_closeAfter = close || (!m_http11 && !keepAlive);
+
     if (chunked) {
         m_state = State::ChunkSize;
         m_line.clear();
@@ -295,7 +304,7 @@ void RequestFramer::headersDone(QList<FramingEvent> &events)
         m_state = State::Body;
         m_remaining = length;
     } else {
-        return requestDone(); // no body to wait for: no 100 Continue either
+        return requestDone(events); // no body to wait for: no 100 Continue either
     }
     m_head.clear();
     if (sendContinue)
@@ -328,8 +337,11 @@ void RequestFramer::chunkSizeDone(QList<FramingEvent> &events)
     m_state = State::ChunkData;
 }
 
-void RequestFramer::requestDone()
+void RequestFramer::requestDone(QList<FramingEvent> &events)
 {
+    if (m_closeAfter) // after its 100 Continue, if any
+        events.append({FramingEvent::Kind::Close, m_completed, 0, {}});
+    m_closeAfter = false;
     ++m_completed;
     m_state = State::Idle;
     m_head.clear();

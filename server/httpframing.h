@@ -8,9 +8,11 @@
 namespace comfy::server {
 
 // What the bytes of a connection call for, for its request number `request` (0-based): a
-// "100 Continue" to send, or a refusal to answer before the connection is closed.
+// "100 Continue" to send, a refusal to answer before the connection is closed, or a close once
+// the request is answered ("Connection: close", or HTTP/1.0 without keep-alive: QHttpServer 6.4
+// would keep the connection open, and a client waiting for the close would wait).
 struct FramingEvent {
-    enum class Kind { Continue, Refuse };
+    enum class Kind { Continue, Refuse, Close };
     Kind kind = Kind::Refuse;
     qint64 request = 0;
     int status = 0;  // Refuse: the HTTP status of the answer
@@ -63,7 +65,7 @@ private:
     void requestLineDone(QList<FramingEvent> &events);
     void headersDone(QList<FramingEvent> &events);
     void chunkSizeDone(QList<FramingEvent> &events);
-    void requestDone();
+    void requestDone(QList<FramingEvent> &events);
     void refuse(int status, const QString &message, QList<FramingEvent> &events);
 
     Limits m_limits;
@@ -72,6 +74,7 @@ private:
     qsizetype m_headersStart = 0; // where the header block starts in m_head
     QByteArray m_line;            // chunk-size line being read
     bool m_http11 = true;         // HTTP/1.1 (not 1.0): Expect applies
+    bool m_closeAfter = false;    // the client asked for the connection to end with this request
     qint64 m_remaining = 0;       // body or chunk bytes still to come
     qint64 m_bodyBytes = 0;       // chunked: data bytes so far
     int m_crlfSeen = 0;           // ChunkDataEnd / LastChunkEnd: bytes of the CRLF seen

@@ -165,11 +165,15 @@ private:
     {
         while (!m_events.isEmpty() && !m_closing &&
                m_socket->state() == QAbstractSocket::ConnectedState) {
-            // An answer from here waits until QHttpServer has answered the requests before it.
-            if (m_events.constFirst().request > m_answered)
+            // An answer from here waits until QHttpServer has answered the requests before it;
+            // a close, until it has answered that request too.
+            const FramingEvent &first = m_events.constFirst();
+            if (first.request + (first.kind == FramingEvent::Kind::Close ? 1 : 0) > m_answered)
                 return;
             const FramingEvent event = m_events.takeFirst();
-            if (event.kind == FramingEvent::Kind::Refuse)
+            if (event.kind == FramingEvent::Kind::Close)
+                closeAfterAnswer();
+            else if (event.kind == FramingEvent::Kind::Refuse)
                 refuse(event.status, event.message);
             else if (event.request == m_answered) // not answered meanwhile
                 m_socket->write(QByteArrayLiteral("HTTP/1.1 100 Continue\r\n\r\n"));
@@ -183,6 +187,13 @@ private:
         qCInfo(lcHttp).noquote() << status << message << "-" << peerOf(m_socket);
         m_socket->write(HttpFront::closingResponse(status, message));
         new GracefulClose(m_socket, m_limits.lingerMs);
+    }
+
+    void closeAfterAnswer()
+    {
+        m_closing = true;
+        m_idle.stop();
+        m_socket->disconnectFromHost(); // once the answer is out
     }
 
     void idleTimeout()

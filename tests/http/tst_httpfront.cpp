@@ -114,6 +114,7 @@ private Q_SLOTS:
     void refusedAtTheHeaders();
     void pipelinedRequestsAreAnsweredInOrder();
     void headIsAnsweredWithoutABody();
+    void connectionCloseIsHonoured();
     void idleConnectionIsClosed();
     void stalledRequestGets408();
     void slowUploadIsNotIdle();
@@ -335,6 +336,36 @@ void TestHttpFront::headIsAnsweredWithoutABody()
     QVERIFY2(stream.startsWith("HTTP/1.1 405 "), stream.constData());
     QVERIFY2(stream.left(stream.indexOf("\r\n\r\n")).contains("\r\nAllow: GET, HEAD"),
              stream.constData());
+}
+
+void TestHttpFront::connectionCloseIsHonoured()
+{
+    Server server;
+    // Asked to close: answered, then closed by the router (a client may wait for that).
+    for (const QByteArray &request :
+         {QByteArray("GET /health_check HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+          QByteArray("GET /health_check HTTP/1.0\r\n\r\n")}) {
+        RawClient client(server.port);
+        client.send(request);
+        const auto response = client.next();
+        QVERIFY(response);
+        QCOMPARE(response->status, 200);
+        QCOMPARE(response->body, QByteArray("ok"));
+        QVERIFY2(client.waitClosed(3000), request.constData());
+    }
+    // HTTP/1.0 with keep-alive, and HTTP/1.1 by default: the connection stays for the next one.
+    for (const QByteArray &request :
+         {QByteArray("GET /health_check HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
+          QByteArray("GET /health_check HTTP/1.1\r\nHost: t\r\n\r\n")}) {
+        RawClient client(server.port);
+        for (int i = 0; i < 2; ++i) {
+            client.send(request);
+            const auto response = client.next();
+            QVERIFY(response);
+            QCOMPARE(response->status, 200);
+        }
+        QVERIFY(!client.closed());
+    }
 }
 
 void TestHttpFront::pipelinedRequestsAreAnsweredInOrder()

@@ -52,6 +52,8 @@ class TestHttpUnits : public QObject {
 private Q_SLOTS:
     void framesRequests_data();
     void framesRequests();
+    void closesAfterTheAnswer_data();
+    void closesAfterTheAnswer();
     void refuses_data();
     void refuses();
     void ignoresBytesAfterARefusal();
@@ -155,6 +157,8 @@ void TestHttpUnits::framesRequests()
         const Fed fed = feed(stream, byteByByte);
         QList<qint64> continued;
         for (const FramingEvent &event : fed.events) {
+            if (event.kind == FramingEvent::Kind::Close)
+                continue; // closesAfterTheAnswer()
             QVERIFY2(
                 event.kind == FramingEvent::Kind::Continue,
                 qPrintable(QStringLiteral("refused %1: %2").arg(event.status).arg(event.message)));
@@ -163,6 +167,47 @@ void TestHttpUnits::framesRequests()
         QCOMPARE(fed.completed, completed);
         QCOMPARE(fed.inRequest, inRequest);
         QCOMPARE(continued, continues);
+    }
+}
+
+void TestHttpUnits::closesAfterTheAnswer_data()
+{
+    QTest::addColumn<QByteArray>("stream");
+    QTest::addColumn<QList<int>>("events"); // kinds in order: 0 Continue, 2 Close
+    QTest::addColumn<QList<qint64>>("requests");
+    const QByteArray get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    QTest::newRow("keep-alive by default") << get + get << QList<int>{} << QList<qint64>{};
+    QTest::newRow("Connection: close") << get + "GET / HTTP/1.1\r\nConnection: Close\r\n\r\n"
+                                       << QList<int>{2} << QList<qint64>{1};
+    QTest::newRow("among other tokens")
+        << QByteArray("GET / HTTP/1.1\r\nConnection: TE, close\r\n\r\n") << QList<int>{2}
+        << QList<qint64>{0};
+    QTest::newRow("HTTP/1.0") << QByteArray("GET / HTTP/1.0\r\n\r\n") << QList<int>{2}
+                              << QList<qint64>{0};
+    QTest::newRow("HTTP/1.0 keep-alive")
+        << QByteArray("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n") << QList<int>{}
+        << QList<qint64>{};
+    QTest::newRow("after the body and its 100 Continue")
+        << QByteArray("POST / HTTP/1.1\r\nExpect: 100-continue\r\nConnection: close\r\n"
+                      "Content-Length: 3\r\n\r\nabc")
+        << QList<int>{0, 2} << QList<qint64>{0, 0};
+}
+
+void TestHttpUnits::closesAfterTheAnswer()
+{
+    QFETCH(QByteArray, stream);
+    QFETCH(QList<int>, events);
+    QFETCH(QList<qint64>, requests);
+    for (const bool byteByByte : {false, true}) {
+        const Fed fed = feed(stream, byteByByte);
+        QList<int> kinds;
+        QList<qint64> of;
+        for (const FramingEvent &event : fed.events) {
+            kinds.append(int(event.kind));
+            of.append(event.request);
+        }
+        QCOMPARE(kinds, events);
+        QCOMPARE(of, requests);
     }
 }
 

@@ -45,8 +45,6 @@ done
 
 source bench/lib.sh
 ensure_tools nginx wrk curl
-nginx_bin=$(find_nginx)
-[ -n "$nginx_bin" ] || { echo "nginx is not installed" >&2; exit 1; }
 build_target comfy-router app/comfy-router
 router_bin="$BUILD_DIR/app/comfy-router"
 
@@ -58,26 +56,11 @@ cleanup() {
     kill "$router_pid" 2>/dev/null || true # SIGTERM: the router stops within a second
     for _ in $(seq 1 50); do kill -0 "$router_pid" 2>/dev/null || break; sleep 0.1; done
   fi
-  if [ -f "$tmp/nginx.pid" ]; then
-    nginx_pid=$(cat "$tmp/nginx.pid" 2>/dev/null || true)
-    if [ -n "$nginx_pid" ]; then
-      kill "$nginx_pid" 2>/dev/null || true # the master we started; it stops its worker
-      for _ in $(seq 1 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
-    fi
-  fi
+  nginx_stop "$tmp"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  local candidate
-  for _ in $(seq 1 50); do
-    candidate=$((20000 + RANDOM % 40000))
-    ss -Htln "sport = :$candidate" 2>/dev/null | grep -q . || { echo "$candidate"; return; }
-  done
-  return 1
-}
 
 user=bench
 password=bench-password
@@ -114,52 +97,18 @@ for _ in $(seq 1 200); do
 done
 printf '%s' "$status" | grep -q '"status":"done"' || { echo "the task did not end done: $status" >&2; exit 1; }
 
-mkdir -p "$tmp/www" "$tmp/nginx-temp"
+mkdir -p "$tmp/www"
 curl -fsS --noproxy '*' -H "$auth_header" -D "$tmp/router-headers.txt" -o "$tmp/www/workflow.json" "$router/workflow/$id"
 body_bytes=$(stat -c %s "$tmp/www/workflow.json")
 content_type=$(sed -n 's/^[Cc]ontent-[Tt]ype: *//p' "$tmp/router-headers.txt" | tr -d '\r' | head -n 1)
 [ -n "$content_type" ] || content_type="application/json"
-chmod 755 "$tmp" "$tmp/www"
 chmod 644 "$tmp/www/workflow.json"
 say "GET /workflow/$id: $body_bytes bytes of $content_type"
 
-nginx_port=""
-start_nginx() { # $1: port; 0 when it listens
-  local port=$1 user_line=""
-  [ "$(id -u)" -eq 0 ] && user_line="user $(id -un) $(id -gn);"
-  cat >"$tmp/nginx.conf" <<EOF
-# Private nginx of bench/api_throughput.sh: loopback only, everything in $tmp.
-$user_line
-worker_processes 1;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/nginx-temp/body;
-  proxy_temp_path $tmp/nginx-temp/proxy;
-  fastcgi_temp_path $tmp/nginx-temp/fastcgi;
-  uwsgi_temp_path $tmp/nginx-temp/uwsgi;
-  scgi_temp_path $tmp/nginx-temp/scgi;
-  types { }
-  default_type "$content_type";
-  keepalive_requests 1000000;
-  etag off;
-  server {
-    listen 127.0.0.1:$port;
-    root $tmp/www;
-    location = /workflow/$id { try_files /workflow.json =404; }
-  }
-}
-EOF
-  "$nginx_bin" -p "$tmp" -e "$tmp/nginx-error.log" -c "$tmp/nginx.conf" 2>>"$tmp/nginx-start.log"
-}
-for _ in $(seq 1 30); do
-  candidate=$(free_port)
-  if start_nginx "$candidate"; then nginx_port=$candidate; break; fi
-done
-[ -n "$nginx_port" ] || { echo "cannot start nginx:" >&2; cat "$tmp/nginx-start.log" >&2; exit 1; }
-for _ in $(seq 1 50); do [ -s "$tmp/nginx.pid" ] && break; sleep 0.1; done
+# Access log off (the router logs no request in prod), keep-alive, the same body with the same
+# Content-Type.
+nginx_start "$tmp" "access_log off; default_type \"$content_type\"; keepalive_requests 1000000; etag off;" \
+  "location = /workflow/$id { try_files /workflow.json =404; }"
 nginx="http://127.0.0.1:$nginx_port"
 nginx_bytes=$(curl -fsS --noproxy '*' -o /dev/null -w '%{size_download}' "$nginx/workflow/$id")
 [ "$nginx_bytes" -eq "$body_bytes" ] || { echo "nginx serves $nginx_bytes bytes, expected $body_bytes" >&2; exit 1; }
@@ -205,7 +154,7 @@ cores=$(nproc)
 mem_gib=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 os=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || uname -s)
 kernel=$(uname -r)
-nginx_version=$("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///')
+nginx_version=$(nginx_version)
 wrk_version=$( (wrk -v 2>&1 || true) | head -n 1 | awk '{ print $2 }')
 qt_version=$(dpkg-query -W -f='${Version}' libqt6core6 2>/dev/null || echo unknown)
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)

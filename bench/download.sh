@@ -39,22 +39,13 @@ size_bytes=$((SIZE_MIB * 1024 * 1024))
 
 source bench/lib.sh
 ensure_tools nginx curl
-nginx_bin=$(find_nginx)
-[ -n "$nginx_bin" ] || { echo "nginx is not installed" >&2; exit 1; }
 build_target comfy-bench-download bench/comfy-bench-download
 bench_bin="$BUILD_DIR/bench/comfy-bench-download"
 
 # --- temporary folder, test file, private nginx ---------------------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/comfy-bench-download.XXXXXX")
-nginx_pid=""
 cleanup() {
-  if [ -f "$tmp/nginx.pid" ]; then
-    nginx_pid=$(cat "$tmp/nginx.pid" 2>/dev/null || true)
-  fi
-  if [ -n "$nginx_pid" ]; then
-    kill "$nginx_pid" 2>/dev/null || true # the master we started; it stops its worker
-    for _ in $(seq 1 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
-  fi
+  nginx_stop "$tmp"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -67,7 +58,7 @@ if [ "$free_kib" -lt "$need_kib" ]; then
   exit 1
 fi
 
-mkdir -p "$tmp/www" "$tmp/nginx-temp" "$tmp/out"
+mkdir -p "$tmp/www" "$tmp/out"
 file_name=model.safetensors
 say "writing $SIZE_MIB MiB of random bytes"
 head -c "$size_bytes" /dev/urandom >"$tmp/www/$file_name"
@@ -75,45 +66,8 @@ head -c "$size_bytes" /dev/urandom >"$tmp/www/$file_name"
 chmod 755 "$tmp" "$tmp/www"
 chmod 644 "$tmp/www/$file_name"
 
-start_nginx() { # $1: port; 0 when it listens
-  local port=$1 user_line=""
-  # As root, nginx's workers would drop to "nobody": keep them the current user.
-  [ "$(id -u)" -eq 0 ] && user_line="user $(id -un) $(id -gn);"
-  cat >"$tmp/nginx.conf" <<EOF
-# Private nginx of bench/download.sh: loopback only, everything in $tmp.
-$user_line
-worker_processes 1;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log warn;
-events { worker_connections 64; }
-http {
-  access_log $tmp/nginx-access.log;
-  client_body_temp_path $tmp/nginx-temp/body;
-  proxy_temp_path $tmp/nginx-temp/proxy;
-  fastcgi_temp_path $tmp/nginx-temp/fastcgi;
-  uwsgi_temp_path $tmp/nginx-temp/uwsgi;
-  scgi_temp_path $tmp/nginx-temp/scgi;
-  types { }
-  default_type application/octet-stream;
-  sendfile on;
-  tcp_nopush on;
-  server {
-    listen 127.0.0.1:$port;
-    root $tmp/www;
-  }
-}
-EOF
-  "$nginx_bin" -p "$tmp" -e "$tmp/nginx-error.log" -c "$tmp/nginx.conf" 2>>"$tmp/nginx-start.log"
-}
-port=""
-for _ in $(seq 1 30); do
-  candidate=$((20000 + RANDOM % 40000))
-  ss -Htln "sport = :$candidate" 2>/dev/null | grep -q . && continue
-  if start_nginx "$candidate"; then port=$candidate; break; fi
-done
-[ -n "$port" ] || { echo "cannot start nginx:" >&2; cat "$tmp/nginx-start.log" >&2; exit 1; }
-for _ in $(seq 1 50); do [ -s "$tmp/nginx.pid" ] && break; sleep 0.1; done
-nginx_pid=$(cat "$tmp/nginx.pid")
+nginx_start "$tmp" "access_log $tmp/nginx-access.log; default_type application/octet-stream; sendfile on; tcp_nopush on;" ""
+port=$nginx_port
 url="http://127.0.0.1:$port/$file_name"
 curl -fsS --noproxy '*' -o /dev/null -I "$url" || { echo "nginx does not serve $url" >&2; exit 1; }
 say "nginx (pid $nginx_pid) serves $url"
@@ -172,7 +126,7 @@ mem_gib=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 os=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || uname -s)
 kernel=$(uname -r)
 fs=$(df -PT "$tmp" | awk 'NR == 2 { print $2 }')
-nginx_version=$("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///')
+nginx_version=$(nginx_version)
 curl_version=$(curl --version | head -n 1 | awk '{ print $2 }')
 qt_version=$(dpkg-query -W -f='${Version}' libqt6core6 2>/dev/null || echo unknown)
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)

@@ -45,3 +45,72 @@ build_target() {
   cmake --build "$BUILD_DIR" --target "$target" >&2
   [ -x "$BUILD_DIR/$path" ] || { echo "$BUILD_DIR/$path was not built (COMFY_BUILD_BENCH=OFF?)" >&2; exit 1; }
 }
+
+# free_port: a TCP port nobody listens on at 127.0.0.1 now (tried by whoever binds it next).
+free_port() {
+  local candidate
+  for _ in $(seq 1 50); do
+    candidate=$((20000 + RANDOM % 40000))
+    ss -Htln "sport = :$candidate" 2>/dev/null | grep -q . || { echo "$candidate"; return; }
+  done
+  return 1
+}
+
+# A private nginx for a benchmark: loopback only, one worker running as the current user, its
+# nginx.conf, pid, logs and temporary folders in DIR, its files served from DIR/www; no system
+# service is used, started or stopped.
+#   nginx_start DIR "HTTP-DIRECTIVES" "SERVER-DIRECTIVES"   # sets nginx_port and nginx_pid
+#   nginx_stop DIR                                          # safe to call when none runs
+nginx_start() {
+  local dir=$1 http_extra=$2 server_extra=$3 nginx_bin candidate user_line=""
+  nginx_bin=$(find_nginx)
+  [ -n "$nginx_bin" ] || { echo "nginx is not installed" >&2; return 1; }
+  # As root, nginx's workers would drop to "nobody": keep them the current user.
+  [ "$(id -u)" -eq 0 ] && user_line="user $(id -un) $(id -gn);"
+  mkdir -p "$dir/www" "$dir/nginx-temp"
+  chmod 755 "$dir" "$dir/www"
+  nginx_port=""
+  for _ in $(seq 1 30); do
+    candidate=$(free_port) || break
+    cat >"$dir/nginx.conf" <<CONF
+# Private nginx of a comfy-router benchmark: loopback only, everything in $dir.
+$user_line
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  client_body_temp_path $dir/nginx-temp/body;
+  proxy_temp_path $dir/nginx-temp/proxy;
+  fastcgi_temp_path $dir/nginx-temp/fastcgi;
+  uwsgi_temp_path $dir/nginx-temp/uwsgi;
+  scgi_temp_path $dir/nginx-temp/scgi;
+  types { }
+  $http_extra
+  server {
+    listen 127.0.0.1:$candidate;
+    root $dir/www;
+    $server_extra
+  }
+}
+CONF
+    if "$nginx_bin" -p "$dir" -e "$dir/nginx-error.log" -c "$dir/nginx.conf" 2>>"$dir/nginx-start.log"; then
+      nginx_port=$candidate
+      break
+    fi
+  done
+  [ -n "$nginx_port" ] || { echo "cannot start nginx:" >&2; cat "$dir/nginx-start.log" >&2; return 1; }
+  for _ in $(seq 1 50); do [ -s "$dir/nginx.pid" ] && break; sleep 0.1; done
+  nginx_pid=$(cat "$dir/nginx.pid")
+}
+
+nginx_stop() {
+  local dir=$1 pid=""
+  [ -f "$dir/nginx.pid" ] && pid=$(cat "$dir/nginx.pid" 2>/dev/null || true)
+  [ -n "$pid" ] || return 0
+  kill "$pid" 2>/dev/null || true # the master we started; it stops its worker
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+}
+
+# nginx_version: what `nginx -v` says, without the name.
+nginx_version() { "$(find_nginx)" -v 2>&1 | sed 's/.*nginx\///'; }

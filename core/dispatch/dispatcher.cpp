@@ -46,14 +46,14 @@ void Dispatcher::dispatch()
         // The queue in order; `head` moves on unless a node took a task behind it.
         const QStringList pending = m_tasks.pendingIds();
         qsizetype head = 0;
-        while (head < pending.size()) {
-            const QList<NodeInfo> available = m_nodes.availableNodes();
-            if (available.isEmpty())
-                break;
+        // Read again only once a slot was taken: a long queue of tasks still downloading costs
+        // one look at each, not a copy of the cluster each.
+        QList<NodeInfo> available = m_nodes.availableNodes();
+        while (head < pending.size() && !available.isEmpty()) {
             const qsizetype at = head++;
-            const auto task = m_tasks.task(pending.at(at));
-            if (!task || task->phase != TaskPhase::Queued)
+            if (!m_tasks.isQueued(pending.at(at)))
                 continue; // still downloading its files, or already started from behind
+            const auto task = m_tasks.task(pending.at(at));
             const auto node = NodeSelector::pick(available, *task, m_policy.affinity);
             if (!node)
                 continue; // no idle node fits this task; a later one may fit another
@@ -63,10 +63,13 @@ void Dispatcher::dispatch()
                 return m_tasks.task(pending.at(at + k));
             };
             const QString id = m_picker.taskFor(*task, *node, available, behind, m_policy.affinity);
-            if (!m_nodes.reserve(*node, id))
-                continue;
-            if (!m_tasks.start(id, *node)) {
+            bool started = m_nodes.reserve(*node, id);
+            if (started && !m_tasks.start(id, *node)) {
                 m_nodes.release(*node, id);
+                started = false;
+            }
+            if (!started) {
+                available = m_nodes.availableNodes();
                 continue;
             }
             auto *runner =
@@ -75,6 +78,7 @@ void Dispatcher::dispatch()
             connect(runner, &TaskRunner::ended, this,
                     [this](const QString &taskId) { m_runners.remove(taskId); });
             runner->start();
+            available = m_nodes.availableNodes(); // a slot less
             m_picker.forget(id);
             if (id != task->id)
                 head = at; // the head waits for the next free node

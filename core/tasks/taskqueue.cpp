@@ -61,6 +61,13 @@ std::optional<TaskStatus> TaskQueue::statusOf(const QString &id) const
     return it->status;
 }
 
+bool TaskQueue::isQueued(const QString &id) const
+{
+    auto it = m_tasks.constFind(id);
+    return it != m_tasks.cend() && it->status == TaskStatus::Pending &&
+           it->phase == TaskPhase::Queued;
+}
+
 int TaskQueue::positionOf(const QString &id) const
 {
     return int(m_pending.indexOf(id));

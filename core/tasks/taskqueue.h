@@ -42,6 +42,7 @@ public:
 
     std::optional<Task> task(const QString &id) const;
     std::optional<TaskStatus> statusOf(const QString &id) const; // without copying the task
+    bool isQueued(const QString &id) const; // pending with its files in place: it may start
     // Tasks ahead of a pending one (0 = next), -1 when it is not pending.
     int positionOf(const QString &id) const;
     QStringList pendingIds() const; // in the order they will run

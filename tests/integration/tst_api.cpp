@@ -11,6 +11,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSet>
+#include <QSignalSpy>
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QTest>
@@ -648,6 +649,8 @@ void TestApi::manyTasksSpreadOverNodes()
     settings.historyLimit = 100;
     Harness h(2, settings);
     QTRY_VERIFY(h.allIdle());
+    QSignalSpy sockets0(&h.cluster.node(0), &simnode::SimulatedNode::webSocketConnected);
+    QSignalSpy sockets1(&h.cluster.node(1), &simnode::SimulatedNode::webSocketConnected);
     QStringList ids;
     for (int i = 0; i < 50; ++i)
         ids << h.submit(saveImageGraph(QStringLiteral("many%1").arg(i)));
@@ -662,6 +665,11 @@ void TestApi::manyTasksSpreadOverNodes()
     }
     QCOMPARE(used.size(), 2);
     QCOMPARE(h.cluster.node(0).promptsReceived() + h.cluster.node(1).promptsReceived(), 50);
+    // One websocket per node for all 50 tasks, still open for the next ones.
+    QCOMPARE(sockets0.size(), 1);
+    QCOMPARE(sockets1.size(), 1);
+    QCOMPARE(h.cluster.node(0).connectedClientIds().size(), 1);
+    QCOMPARE(h.cluster.node(1).connectedClientIds().size(), 1);
 }
 
 void TestApi::listTasks()

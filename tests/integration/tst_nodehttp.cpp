@@ -3,13 +3,20 @@
 // kept connection, timeouts, refusals, abort, and parallel requests.
 #include "comfy/nodehttp.h"
 
+#include <QFile>
 #include <QPointer>
 #include <QSignalSpy>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslKey>
+#include <QSslServer>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
 
 #include <functional>
+#include <memory>
+#include <optional>
 
 using namespace comfy;
 
@@ -22,12 +29,16 @@ class ScriptedServer : public QObject {
 public:
     using Script =
         std::function<QByteArray(int connection, const QByteArray &request, QTcpSocket *socket)>;
-    explicit ScriptedServer(Script script)
+    // tls: answers over TLS with this configuration (a QSslServer).
+    explicit ScriptedServer(Script script, const std::optional<QSslConfiguration> &tls = {})
         : m_script(std::move(script))
+        , m_server(tls ? std::make_unique<QSslServer>() : std::make_unique<QTcpServer>())
     {
-        QVERIFY(m_server.listen(QHostAddress::LocalHost, 0));
-        connect(&m_server, &QTcpServer::newConnection, this, [this] {
-            while (QTcpSocket *socket = m_server.nextPendingConnection()) {
+        if (tls)
+            static_cast<QSslServer &>(*m_server).setSslConfiguration(*tls);
+        QVERIFY(m_server->listen(QHostAddress::LocalHost, 0));
+        connect(m_server.get(), &QTcpServer::pendingConnectionAvailable, this, [this] {
+            while (QTcpSocket *socket = m_server->nextPendingConnection()) {
                 const int number = ++m_connections;
                 auto buffer = std::make_shared<QByteArray>();
                 connect(socket, &QIODevice::readyRead, this, [this, socket, number, buffer] {
@@ -56,16 +67,17 @@ public:
             }
         });
     }
-    QUrl url() const
+    QUrl url(const QString &scheme = QStringLiteral("http")) const
     {
-        return QUrl(QStringLiteral("http://127.0.0.1:%1/base/").arg(m_server.serverPort()));
+        return QUrl(
+            QStringLiteral("%1://127.0.0.1:%2/base/").arg(scheme).arg(m_server->serverPort()));
     }
     int connections() const { return m_connections; }
     QList<QByteArray> requests;
 
 private:
     Script m_script;
-    QTcpServer m_server;
+    std::unique_ptr<QTcpServer> m_server;
     int m_connections = 0;
 };
 
@@ -114,6 +126,7 @@ private Q_SLOTS:
     void parallelRequestsUseUpToSixConnections();
     void malformedAnswersFail_data();
     void malformedAnswersFail();
+    void httpsNodeIsVerifiedAndKeptAlive();
 };
 
 void TestNodeHttp::requestsReuseOneConnection()
@@ -341,6 +354,50 @@ void TestNodeHttp::malformedAnswersFail()
     QCOMPARE(got.status, 0);
     QVERIFY2(got.error.contains(error), qPrintable(got.error));
     QCOMPARE(http.openConnections(), 0);
+}
+
+void TestNodeHttp::httpsNodeIsVerifiedAndKeptAlive()
+{
+    QFile certFile(QStringLiteral(COMFY_TEST_DATA "/tls/node-cert.pem"));
+    QFile keyFile(QStringLiteral(COMFY_TEST_DATA "/tls/node-key.pem"));
+    QVERIFY(certFile.open(QIODevice::ReadOnly) && keyFile.open(QIODevice::ReadOnly));
+    const QSslCertificate cert(&certFile, QSsl::Pem);
+    const QSslKey key(&keyFile, QSsl::Rsa, QSsl::Pem);
+    QVERIFY(!cert.isNull() && !key.isNull());
+    QSslConfiguration server = QSslConfiguration::defaultConfiguration();
+    server.setLocalCertificate(cert);
+    server.setPrivateKey(key);
+    server.setPeerVerifyMode(QSslSocket::VerifyNone); // clients show no certificate
+    ScriptedServer node([](int, const QByteArray &, QTcpSocket *) { return ok("secret"); }, server);
+
+    // A certificate nobody vouches for: refused, not used.
+    {
+        NodeHttp http(node.url(QStringLiteral("https")));
+        const Answer refused = wait(http.get(QUrl(QStringLiteral("queue"))));
+        QVERIFY(refused.finished);
+        QCOMPARE(refused.status, 0);
+        QVERIFY2(refused.error.contains(QLatin1String("cannot connect to https://127.0.0.1")),
+                 qPrintable(refused.error));
+        QVERIFY2(refused.error.contains(QLatin1String("certificate"), Qt::CaseInsensitive),
+                 qPrintable(refused.error));
+        QCOMPARE(node.requests.size(), 0);
+    }
+    // Trusted (as an operator's CA would be, through the system's store): served, kept alive.
+    const QSslConfiguration before = QSslConfiguration::defaultConfiguration();
+    QSslConfiguration trusting = before;
+    trusting.addCaCertificate(cert);
+    QSslConfiguration::setDefaultConfiguration(trusting);
+    {
+        NodeHttp http(node.url(QStringLiteral("https")));
+        for (int i = 0; i < 3; ++i) {
+            const Answer answer = wait(http.get(QUrl(QStringLiteral("queue"))));
+            QVERIFY2(answer.finished && answer.status == 200, qPrintable(answer.error));
+            QCOMPARE(answer.body, QByteArray("secret"));
+        }
+        QCOMPARE(http.openConnections(), 1);
+    }
+    QSslConfiguration::setDefaultConfiguration(before);
+    QCOMPARE(node.requests.size(), 3);
 }
 
 QTEST_GUILESS_MAIN(TestNodeHttp)

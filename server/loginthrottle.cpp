@@ -39,6 +39,8 @@ QString LoginThrottle::keyOf(const QHostAddress &address)
 
 qint64 LoginThrottle::blockedForMs(const QHostAddress &address) const
 {
+    if (m_entries.isEmpty())
+        return 0; // the usual case: no failure anywhere, no key to build on every request
     const auto it = m_entries.constFind(keyOf(address));
     if (it == m_entries.cend())
         return 0;
@@ -73,7 +75,8 @@ qint64 LoginThrottle::recordFailure(const QHostAddress &address)
 
 void LoginThrottle::recordSuccess(const QHostAddress &address)
 {
-    m_entries.remove(keyOf(address));
+    if (!m_entries.isEmpty())
+        m_entries.remove(keyOf(address));
 }
 
 void LoginThrottle::makeRoom()

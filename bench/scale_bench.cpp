@@ -30,7 +30,6 @@
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QHash>
-#include <QNetworkReply>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QStorageInfo>
@@ -239,10 +238,8 @@ int main(int argc, char *argv[])
     if (!router->storageError().isEmpty())
         bench::die(Program, router->storageError());
     int healthChecks = 0;
-    QObject::connect(&router->network(), &QNetworkAccessManager::finished, &app,
-                     [&healthChecks](QNetworkReply *reply) {
-                         healthChecks += reply->url().path() == QLatin1String("/queue") ? 1 : 0;
-                     });
+    QObject::connect(&router->nodes(), &NodeRegistry::nodeChecked, &app,
+                     [&healthChecks](const QUrl &, bool) { ++healthChecks; });
     addNodes(*router, urls);
 
     int finished = 0;
@@ -345,12 +342,10 @@ int main(int argc, char *argv[])
         bench::die(Program, router->storageError());
     int checks = 0;
     int checkFailures = 0;
-    QObject::connect(&router->network(), &QNetworkAccessManager::finished, &app,
-                     [&](QNetworkReply *reply) {
-                         if (reply->url().path() != QLatin1String("/queue"))
-                             return;
+    QObject::connect(&router->nodes(), &NodeRegistry::nodeChecked, &app,
+                     [&](const QUrl &, bool answered) {
                          ++checks;
-                         checkFailures += reply->error() == QNetworkReply::NoError ? 0 : 1;
+                         checkFailures += answered ? 0 : 1;
                      });
     addNodes(*router, urls);
     waitFor([] { return false; }, 1000); // settle: the first checks and system_stats are done

@@ -2,17 +2,13 @@
 
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QNetworkAccessManager>
-#include <QNetworkReply>
-#include <QNetworkRequest>
 
 Q_LOGGING_CATEGORY(lcCluster, "comfy.cluster")
 
 namespace comfy {
 
-NodeRegistry::NodeRegistry(QNetworkAccessManager &network, HealthPolicy policy, QObject *parent)
+NodeRegistry::NodeRegistry(HealthPolicy policy, QObject *parent)
     : QObject(parent)
-    , m_network(network)
     , m_policy(policy)
 {
     m_timer.setInterval(m_policy.intervalMs);
@@ -20,12 +16,7 @@ NodeRegistry::NodeRegistry(QNetworkAccessManager &network, HealthPolicy policy, 
     m_timer.start();
 }
 
-NodeRegistry::~NodeRegistry()
-{
-    for (Entry &entry : m_entries)
-        if (entry.check)
-            entry.check->abort();
-}
+NodeRegistry::~NodeRegistry() = default; // the NodeHttp children end their checks silently
 
 Result<NodeInfo> NodeRegistry::addNode(const QString &text, const QStringList &labels,
                                        bool simulated)
@@ -42,6 +33,8 @@ Result<NodeInfo> NodeRegistry::addNode(const QString &text, const QStringList &l
     entry.info.simulated = simulated;
     entry.info.labels = labels;
     entry.info.addedAt = QDateTime::currentDateTimeUtc();
+    entry.http = new NodeHttp(url, this);
+    entry.http->setTimeoutMs(m_policy.timeoutMs);
     m_order.append(url);
     Entry &stored = m_entries.insert(url, entry).value();
     qCInfo(lcCluster).noquote() << "node added:" << url.toString()
@@ -62,8 +55,8 @@ Result<NodeInfo> NodeRegistry::removeNode(const QString &text)
             QStringLiteral("node %1 is running task %2")
                 .arg(url.toString(), entry->info.tasks.join(QStringLiteral(", "))));
     const NodeInfo info = entry->info;
-    if (entry->check)
-        entry->check->abort();
+    if (entry->http)
+        entry->http->deleteLater(); // its pending check with it
     m_entries.remove(url);
     m_order.removeAll(url);
     qCInfo(lcCluster).noquote() << "node removed:" << url.toString();
@@ -221,33 +214,27 @@ void NodeRegistry::checkAll()
 void NodeRegistry::startCheck(Entry &entry)
 {
     // GET /queue is the cheapest call a ComfyUI node answers, and it tells its load.
-    QNetworkRequest request(entry.info.url.resolved(QUrl(QStringLiteral("queue"))));
-    request.setTransferTimeout(m_policy.timeoutMs);
-    QNetworkReply *reply = m_network.get(request);
+    NodeReply *reply = entry.http->get(QUrl(QStringLiteral("queue")));
     entry.check = reply;
     const QUrl url = entry.info.url;
-    connect(reply, &QNetworkReply::finished, this,
-            [this, url, reply] { onCheckFinished(url, reply); });
+    connect(reply, &NodeReply::finished, this, [this, url, reply] { onCheckFinished(url, reply); });
 }
 
-void NodeRegistry::onCheckFinished(const QUrl &url, QNetworkReply *reply)
+void NodeRegistry::onCheckFinished(const QUrl &url, NodeReply *reply)
 {
-    reply->deleteLater();
     Entry *entry = find(url);
     if (!entry || entry->check != reply)
         return; // the node was removed meanwhile
     entry->check.clear();
-    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-    if (reply->error() != QNetworkReply::NoError || status != 200) {
-        const QString reason =
-            reply->error() == QNetworkReply::OperationCanceledError
-                ? QStringLiteral("no answer within %1 ms").arg(m_policy.timeoutMs)
-                : (status ? QStringLiteral("HTTP %1").arg(status) : reply->errorString());
-        markFailed(*entry, reason);
+    const int status = reply->status();
+    const QJsonObject queue = QJsonDocument::fromJson(reply->body()).object();
+    const bool answered = status == 200 && queue.contains(QLatin1String("queue_running"));
+    Q_EMIT nodeChecked(url, answered);
+    if (status != 200) {
+        markFailed(*entry, status ? QStringLiteral("HTTP %1").arg(status) : reply->errorString());
         return;
     }
-    const QJsonObject queue = QJsonDocument::fromJson(reply->readAll()).object();
-    if (!queue.contains(QLatin1String("queue_running"))) {
+    if (!answered) {
         markFailed(*entry, QStringLiteral("GET /queue did not answer like a ComfyUI node"));
         return;
     }
@@ -308,15 +295,15 @@ void NodeRegistry::markFailed(Entry &entry, const QString &reason)
 
 void NodeRegistry::fetchSystemStats(const QUrl &url)
 {
-    QNetworkRequest request(url.resolved(QUrl(QStringLiteral("system_stats"))));
-    request.setTransferTimeout(m_policy.timeoutMs);
-    QNetworkReply *reply = m_network.get(request);
-    connect(reply, &QNetworkReply::finished, this, [this, url, reply] {
-        reply->deleteLater();
+    Entry *requester = find(url);
+    if (!requester || !requester->http)
+        return;
+    NodeReply *reply = requester->http->get(QUrl(QStringLiteral("system_stats")));
+    connect(reply, &NodeReply::finished, this, [this, url, reply] {
         Entry *entry = find(url);
-        if (!entry || reply->error() != QNetworkReply::NoError)
+        if (!entry || reply->status() != 200)
             return;
-        const QJsonObject stats = QJsonDocument::fromJson(reply->readAll()).object();
+        const QJsonObject stats = QJsonDocument::fromJson(reply->body()).object();
         entry->statsKnown = true;
         entry->info.version = stats.value(QLatin1String("system"))
                                   .toObject()

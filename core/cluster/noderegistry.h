@@ -1,6 +1,7 @@
 #pragma once
 
 #include "cluster/node.h"
+#include "comfy/nodehttp.h"
 #include "util/error.h"
 
 #include <QHash>
@@ -9,9 +10,6 @@
 #include <QObject>
 #include <QPointer>
 #include <QTimer>
-
-class QNetworkAccessManager;
-class QNetworkReply;
 
 Q_DECLARE_LOGGING_CATEGORY(lcCluster)
 
@@ -30,7 +28,7 @@ class NodeRegistry : public QObject {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(NodeRegistry)
 public:
-    NodeRegistry(QNetworkAccessManager &network, HealthPolicy policy, QObject *parent = nullptr);
+    explicit NodeRegistry(HealthPolicy policy, QObject *parent = nullptr);
     ~NodeRegistry() override;
 
     // A known URL is a no-op that returns the node as it is. The new node is checked at once.
@@ -66,16 +64,20 @@ Q_SIGNALS:
     void nodeAvailable(const QUrl &url); // became idle: a pending task may start there
     void nodeWentOffline(const QUrl &url, const QStringList &tasks, const QString &reason);
     void nodeSettingsChanged(const QUrl &url); // labels or enabled: worth keeping across restarts
+    void nodeChecked(const QUrl &url, bool answered); // every health check, as it ends
 
 private:
     struct Entry {
         NodeInfo info;
-        QPointer<QNetworkReply> check;
+        // Its checks go over a kept-alive connection of their own, in this thread (a child;
+        // deleted with the entry).
+        QPointer<NodeHttp> http;
+        QPointer<NodeReply> check;
         bool statsKnown = false;
     };
     void checkAll();
     void startCheck(Entry &entry);
-    void onCheckFinished(const QUrl &url, QNetworkReply *reply);
+    void onCheckFinished(const QUrl &url, NodeReply *reply);
     void fetchSystemStats(const QUrl &url);
     void markGood(Entry &entry, int queueRemaining);
     void markFailed(Entry &entry, const QString &reason);
@@ -84,7 +86,6 @@ private:
     bool takesTasks(const NodeInfo &info) const;
     const Entry *find(const QUrl &url) const;
 
-    QNetworkAccessManager &m_network;
     HealthPolicy m_policy;
     QTimer m_timer;
     QList<QUrl> m_order;

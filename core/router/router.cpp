@@ -13,8 +13,8 @@ Router::Router(const Settings &settings, QObject *parent)
     , m_store(settings.dataDir.isEmpty()
                   ? QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)
                   : settings.dataDir)
-    , m_nodes(m_network, HealthPolicy{settings.healthIntervalMs, settings.healthFailures,
-                                      settings.healthTimeoutMs, settings.nodeQueueDepth})
+    , m_nodes(HealthPolicy{settings.healthIntervalMs, settings.healthFailures,
+                           settings.healthTimeoutMs, settings.nodeQueueDepth})
     , m_tasks(QueueLimits{settings.pendingLimit, settings.historyLimit, settings.taskMaxAttempts})
     , m_dispatcher(m_tasks, m_nodes,
                    RunPolicy{settings.taskTimeoutS * 1000, settings.taskSilenceS * 1000,

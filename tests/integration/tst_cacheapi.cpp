@@ -231,18 +231,17 @@ void TestCacheApi::urlsThatNameNoFileTypeAreLinkedWithOne()
     const auto task = h.router->tasks().task(id);
     QVERIFY2(task->status == TaskStatus::Done, qPrintable(task->error));
     QCOMPARE(task->images.size(), 2); // the sampler's picture and the loaded one
-    const QString ckpt = task->graph.value(QStringLiteral("4"))
-                             .toObject()
-                             .value(QLatin1String("inputs"))
-                             .toObject()
-                             .value(QLatin1String("ckpt_name"))
-                             .toString();
-    const QString loaded = task->graph.value(QStringLiteral("101"))
-                               .toObject()
-                               .value(QLatin1String("inputs"))
-                               .toObject()
-                               .value(QLatin1String("image"))
-                               .toString();
+    // The names the graph sent to the node.
+    const auto input = [&task](const QString &node, const QString &name) {
+        return task->graph.value(node)
+            .toObject()
+            .value(QLatin1String("inputs"))
+            .toObject()
+            .value(name)
+            .toString();
+    };
+    const QString ckpt = input(QStringLiteral("4"), QStringLiteral("ckpt_name"));
+    const QString loaded = input(QStringLiteral("101"), QStringLiteral("image"));
     QVERIFY2(ckpt.endsWith(QLatin1String("-123.safetensors")), qPrintable(ckpt));
     QVERIFY2(loaded.endsWith(QLatin1String("-image.png")), qPrintable(loaded));
     QVERIFY(QFileInfo(h.cluster.sharedRoot() + QStringLiteral("/models/checkpoints/") + ckpt)

@@ -3,6 +3,8 @@
 #include <QUrlQuery>
 #include <QUuid>
 
+Q_LOGGING_CATEGORY(lcComfy, "comfy.node")
+
 namespace comfy {
 
 namespace {

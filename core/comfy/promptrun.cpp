@@ -5,8 +5,6 @@
 
 #include <utility>
 
-Q_LOGGING_CATEGORY(lcComfy, "comfy.node")
-
 namespace comfy {
 
 using protocol::MessageType;
@@ -21,7 +19,6 @@ PromptRun::PromptRun(NodeConnection &connection, const QString &taskId, const QJ
                      QObject *parent)
     : QObject(parent)
     , m_connection(connection)
-    , m_node(connection.node())
     , m_taskId(taskId)
     , m_graph(graph)
 {
@@ -49,7 +46,7 @@ PromptRun::~PromptRun()
 
 QString PromptRun::nodeName() const
 {
-    return m_node.toString();
+    return m_connection.node().toString();
 }
 
 void PromptRun::releaseConnection()

@@ -93,7 +93,6 @@ private:
     QString nodeName() const;
 
     NodeConnection &m_connection;
-    QUrl m_node;
     QString m_taskId;
     QJsonObject m_graph;
     QTimer m_silenceTimer;

@@ -11,7 +11,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
 #include <QUuid>
 
 #include <algorithm>
@@ -129,12 +128,11 @@ Result<bool> DownloadCache::writeInline(const QList<FileToWrite> &files)
         const QString path = linkPathOf(file.folder, file.fileName);
         if (QFileInfo(path).size() == file.data.size())
             continue; // content-named: already there
-        QDir().mkpath(QFileInfo(path).absolutePath());
-        QSaveFile out(path);
-        if (!out.open(QIODevice::WriteOnly) || out.write(file.data) != file.data.size() ||
-            !out.commit())
+        // Renamed into place, not synced: as safe as the task's SQLite row against a crash.
+        QString error;
+        if (!writeFileAtomically(path, file.data, &error))
             return Error{Error::Kind::Internal,
-                         QStringLiteral("cannot write %1: %2").arg(path, out.errorString()),
+                         QStringLiteral("cannot write %1: %2").arg(path, error),
                          {}};
         qCInfo(lcDownloads).noquote()
             << "wrote inline image" << path << file.data.size() << "bytes";

@@ -32,7 +32,6 @@ public:
     NodeRegistry &nodes() { return m_nodes; }
     TaskQueue &tasks() { return m_tasks; }
     Dispatcher &dispatcher() { return m_dispatcher; }
-    QNetworkAccessManager &network() { return m_network; }
     DownloadCache &cache() { return m_cache; }
     const Settings &settings() const { return m_settings; }
     // Why the state on disk cannot be used ("" when it can): the router must not run then.

@@ -169,7 +169,6 @@ QList<Task> TaskStore::loadTasks() const
         const QString seed = query.value(c++).toString();
         if (!seed.isEmpty())
             task.seed = seed.toLongLong();
-        // Files: how images were kept before task_images.
         for (const QJsonValue &value : parse(query.value(c++).toString()).toArray()) {
             const QJsonObject o = value.toObject();
             task.downloads.append({QUrl(o.value(QLatin1String("url")).toString()),

@@ -70,6 +70,10 @@ bool TaskQueue::isQueued(const QString &id) const
 
 int TaskQueue::positionOf(const QString &id) const
 {
+    // Only a pending task has a place in the queue: the others (most of what clients poll)
+    // need no scan of it.
+    if (statusOf(id) != TaskStatus::Pending)
+        return -1;
     return int(m_pending.indexOf(id));
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scale benchmark (issue #6): 200 simulated nodes (a child process) and 20,000 tasks: all done,
 # router CPU time per task, memory per finished task in the history, health-check cost per node.
-# See bench/scale_bench.cpp. Takes several minutes on 2 cores (bounded by --timeout-s 900).
+# See bench/scale_bench.cpp. Takes about a minute on 2 cores (bounded by --timeout-s 900).
 #
 #   bench/scale.sh                         # 200 nodes, 20000 tasks
 #   bench/scale.sh --nodes 50 --tasks 2000 # options go to comfy-bench-scale (--help)
@@ -11,7 +11,7 @@
 #   TMPDIR     where the temporary folders (node folders, the router's state) go
 #
 # Builds comfy-bench-scale, runs it on 127.0.0.1, prints its figures and writes them to
-# bench/results/scale.txt and scale.json (--out DIR elsewhere; --strict: exit 3 on a missed target).
+# bench/results/scale.txt and scale.json (--out DIR elsewhere; no target, so no --strict).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

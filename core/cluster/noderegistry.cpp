@@ -296,15 +296,20 @@ void NodeRegistry::markFailed(Entry &entry, const QString &reason)
 void NodeRegistry::fetchSystemStats(const QUrl &url)
 {
     Entry *requester = find(url);
-    if (!requester || !requester->http)
-        return;
+    if (!requester || !requester->http || requester->stats)
+        return; // asked already
     NodeReply *reply = requester->http->get(QUrl(QStringLiteral("system_stats")));
+    requester->stats = reply;
     connect(reply, &NodeReply::finished, this, [this, url, reply] {
         Entry *entry = find(url);
-        if (!entry || reply->status() != 200)
+        if (!entry || entry->stats != reply)
+            return;
+        entry->stats.clear();
+        // Any answer counts: a node that does not serve it is not asked at every check.
+        entry->statsKnown = reply->status() != 0;
+        if (reply->status() != 200)
             return;
         const QJsonObject stats = QJsonDocument::fromJson(reply->body()).object();
-        entry->statsKnown = true;
         entry->info.version = stats.value(QLatin1String("system"))
                                   .toObject()
                                   .value(QLatin1String("comfyui_version"))

@@ -73,7 +73,8 @@ private:
         // deleted with the entry).
         QPointer<NodeHttp> http;
         QPointer<NodeReply> check;
-        bool statsKnown = false;
+        QPointer<NodeReply> stats; // GET /system_stats out
+        bool statsKnown = false;   // it answered GET /system_stats (whatever it said)
     };
     void checkAll();
     void startCheck(Entry &entry);

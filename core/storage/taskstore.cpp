@@ -232,13 +232,13 @@ void TaskStore::follow(TaskQueue &tasks, NodeRegistry &nodes)
     tasks.setJournal(this); // new tasks are written before they are accepted
     connect(&tasks, &TaskQueue::taskChanged, this, [this](const QString &id) {
         const auto task = m_tasks->task(id);
-        if (!task || (task->isFinished() && !task->images.isEmpty()))
+        if (!task || task->isFinished())
             return; // written on taskFinished, with its images
         updateTask(*task);
     });
     connect(&tasks, &TaskQueue::taskFinished, this, [this](const QString &id) {
-        if (const auto task = m_tasks->task(id); task && !task->images.isEmpty())
-            saveFinishedWithImages(*task);
+        if (const auto task = m_tasks->task(id))
+            saveFinished(*task);
     });
     connect(&tasks, &TaskQueue::taskForgotten, this, &TaskStore::forgetTask);
     connect(&nodes, &NodeRegistry::nodeAdded, this, [this, &nodes](const QUrl &url) {
@@ -309,13 +309,14 @@ bool TaskStore::updateTask(const Task &task)
              {int(task.status), int(task.phase), task.node.toString(), task.promptId, task.attempts,
               json(QJsonArray::fromStringList(task.attemptErrors)), task.error,
               isoTime(task.startedAt), isoTime(task.finishedAt), task.id});
-    m_written.insert(task.id, state);
-    if (task.isFinished())
+    if (written && !task.isFinished())
+        m_written.insert(task.id, state); // a failed write is tried again on the next change
+    else
         m_written.remove(task.id);
     return written;
 }
 
-void TaskStore::saveFinishedWithImages(const Task &task)
+void TaskStore::saveFinished(const Task &task)
 {
     QSqlDatabase db = QSqlDatabase::database(m_connection, false);
     if (!db.transaction()) {

@@ -46,8 +46,8 @@ public:
 
 private:
     bool saveTask(const Task &task);
-    bool updateTask(const Task &task);             // false when the write failed
-    void saveFinishedWithImages(const Task &task); // its images and final state, one transaction
+    bool updateTask(const Task &task);   // false when the write failed
+    void saveFinished(const Task &task); // its images and final state, one transaction
     void forgetTask(const QString &id);
     void saveNode(const NodeInfo &node);
     void forgetNode(const QUrl &url);

@@ -22,10 +22,6 @@ public:
 
     BasicAuth(const QString &username, const QString &password);
     Verdict check(const QHttpServerRequest &request) const;
-    bool accepts(const QHttpServerRequest &request) const
-    {
-        return check(request) == Verdict::Accepted;
-    }
 
 private:
     QByteArray m_expected; // "username:password"

@@ -32,8 +32,6 @@ public:
     void start();
     void cancel();                     // the user cancelled the task
     void abort(const QString &reason); // the node is gone
-    QString taskId() const { return m_taskId; }
-    QUrl node() const { return m_node; }
 
 Q_SIGNALS:
     void ended(const QString &taskId);

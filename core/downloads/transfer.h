@@ -37,7 +37,6 @@ public:
 
     void start();
     void abort(); // removes the file; emits nothing
-    QUrl url() const { return m_url; }
     QString filePath() const { return m_file.fileName(); }
     qint64 bytesDone() const { return m_done; }
     qint64 bytesTotal() const { return m_total; }  // -1 while unknown

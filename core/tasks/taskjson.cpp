@@ -6,9 +6,6 @@
 
 namespace comfy {
 
-namespace {
-} // namespace
-
 QJsonObject taskToJson(const Task &task, int position, TaskView view)
 {
     const bool full = view != TaskView::Public;

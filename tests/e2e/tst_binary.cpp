@@ -71,6 +71,16 @@ QUrl waitForListening(QProcess &router, QByteArray &log)
     return match.hasMatch() ? QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(match.captured(1)))
                             : QUrl();
 }
+
+// Starts the router on a free port with its state in `dir`; the URL of its API (invalid when it
+// did not start listening; `log` then says why).
+QUrl startRouter(QProcess &router, const QTemporaryDir &dir, QByteArray &log,
+                 const QStringList &extra = {})
+{
+    router.setProcessChannelMode(QProcess::MergedChannels);
+    router.start(Binary, startArguments(dir, extra));
+    return waitForListening(router, log);
+}
 } // namespace
 
 class TestBinary : public QObject {
@@ -218,16 +228,6 @@ void TestBinary::demoRunsFiftyTasksOverTwoSimulatedNodes()
     QVERIFY(router.waitForFinished(5000));
 }
 
-namespace {
-// Starts the router on a free port with its cache in `dir`; the URL of its API.
-QUrl startRouter(QProcess &router, const QTemporaryDir &dir, QByteArray &log)
-{
-    router.setProcessChannelMode(QProcess::MergedChannels);
-    router.start(Binary, startArguments(dir, {}));
-    return waitForListening(router, log);
-}
-} // namespace
-
 void TestBinary::killedMidDownloadLeavesNothingHalfWritten()
 {
     QTemporaryDir dir;
@@ -316,12 +316,10 @@ void TestBinary::killedWithAHundredAcceptedTasksFinishesEachOnce()
                              QStringLiteral("200"),    QStringLiteral("--health-interval-ms"),
                              QStringLiteral("100")};
     QProcess first;
-    first.setProcessChannelMode(QProcess::MergedChannels);
-    first.start(Binary,
-                startArguments(dir, common + QStringList{QStringLiteral("--demo-step-delay-ms"),
-                                                         QStringLiteral("150")}));
     QByteArray firstLog;
-    const QUrl api = waitForListening(first, firstLog);
+    const QUrl api = startRouter(
+        first, dir, firstLog,
+        common + QStringList{QStringLiteral("--demo-step-delay-ms"), QStringLiteral("150")});
     QVERIFY2(api.isValid(), firstLog.constData());
     HttpClient client(api);
     QTRY_VERIFY_WITH_TIMEOUT(
@@ -364,12 +362,10 @@ void TestBinary::killedWithAHundredAcceptedTasksFinishesEachOnce()
              qPrintable(QString::number(runningAtKill.size())));
 
     QProcess second;
-    second.setProcessChannelMode(QProcess::MergedChannels);
-    second.start(Binary,
-                 startArguments(dir, common + QStringList{QStringLiteral("--demo-step-delay-ms"),
-                                                          QStringLiteral("1")}));
     QByteArray secondLog;
-    const QUrl again = waitForListening(second, secondLog);
+    const QUrl again = startRouter(
+        second, dir, secondLog,
+        common + QStringList{QStringLiteral("--demo-step-delay-ms"), QStringLiteral("1")});
     QVERIFY2(again.isValid(), secondLog.constData());
     HttpClient client2(again);
     for (const QString &id : ids) {
@@ -401,10 +397,8 @@ void TestBinary::sigtermStopsCleanlyAndTheNextStartContinues()
 {
     QTemporaryDir dir;
     QProcess router;
-    router.setProcessChannelMode(QProcess::MergedChannels);
-    router.start(Binary, startArguments(dir, {}));
     QByteArray log;
-    const QUrl api = waitForListening(router, log);
+    const QUrl api = startRouter(router, dir, log);
     QVERIFY2(api.isValid(), log.constData());
     HttpClient client(api);
     const QString id = client.post(QStringLiteral("/workflow"), saveImageBody())
@@ -423,12 +417,10 @@ void TestBinary::sigtermStopsCleanlyAndTheNextStartContinues()
     QVERIFY2(log.contains("stopping"), log.constData());
 
     QProcess next;
-    next.setProcessChannelMode(QProcess::MergedChannels);
-    next.start(Binary,
-               startArguments(dir, {QStringLiteral("--demo"),
-                                    QStringLiteral("--demo-step-delay-ms"), QStringLiteral("1")}));
     QByteArray nextLog;
-    const QUrl again = waitForListening(next, nextLog);
+    const QUrl again = startRouter(
+        next, dir, nextLog,
+        {QStringLiteral("--demo"), QStringLiteral("--demo-step-delay-ms"), QStringLiteral("1")});
     QVERIFY2(again.isValid(), nextLog.constData());
     HttpClient client2(again);
     QTRY_VERIFY_WITH_TIMEOUT(

@@ -133,6 +133,7 @@ bool TaskStore::open()
     for (const QString &sql : setup)
         if (!exec(sql))
             return false;
+    moveImageFilesIntoDatabase();
     QSqlQuery seq(db);
     if (seq.exec(QStringLiteral("SELECT COALESCE(MAX(seq), 0) FROM tasks")) && seq.next())
         m_seq = seq.value(0).toLongLong(); // the queue order of the next task, kept in memory
@@ -154,7 +155,7 @@ QList<Task> TaskStore::loadTasks() const
     query.exec(QStringLiteral(
         "SELECT id, type, params, graph, priority, node_labels, webhook, seed, downloads, "
         "sampler_steps, status, phase, node, prompt_id, attempts, attempt_errors, error, "
-        "created_at, started_at, finished_at, images FROM tasks ORDER BY seq"));
+        "created_at, started_at, finished_at FROM tasks ORDER BY seq"));
     while (query.next()) {
         Task task;
         int c = 0;
@@ -191,14 +192,7 @@ QList<Task> TaskStore::loadTasks() const
         task.createdAt = timeFrom(query.value(c++).toString());
         task.startedAt = timeFrom(query.value(c++).toString());
         task.finishedAt = timeFrom(query.value(c++).toString());
-        for (const QJsonValue &value : parse(query.value(c++).toString()).toArray()) {
-            const QJsonObject o = value.toObject();
-            QFile file(QDir(imageDir(task.id)).filePath(o.value(QLatin1String("file")).toString()));
-            if (file.open(QIODevice::ReadOnly))
-                task.images.append(
-                    {file.readAll(), o.value(QLatin1String("mime")).toString().toLatin1()});
-        }
-        task.images += images.take(task.id);
+        task.images = images.take(task.id);
         if (task.status == TaskStatus::Done)
             task.progress = 1.0;
         tasks.append(std::move(task));
@@ -343,7 +337,6 @@ void TaskStore::forgetTask(const QString &id)
     if (inTransaction && !(ok ? db.commit() : db.rollback()))
         qCWarning(lcStorage).noquote() << "database write failed:" << db.lastError().text();
     m_written.remove(id);
-    QDir(imageDir(id)).removeRecursively(); // images of a database from before task_images
 }
 
 void TaskStore::saveNode(const NodeInfo &node)
@@ -358,9 +351,51 @@ void TaskStore::forgetNode(const QUrl &url)
     exec(QStringLiteral("DELETE FROM nodes WHERE url = ?"), {url.toString()});
 }
 
-QString TaskStore::imageDir(const QString &taskId) const
+void TaskStore::moveImageFilesIntoDatabase()
 {
-    return QDir(m_dataDir).filePath(QStringLiteral("images/") + taskId);
+    // Databases from before task_images kept result images as files in DATA_DIR/images/<task>/
+    // (listed in the tasks.images column): moved in once, so that loading and forgetting tasks
+    // never touch the file system.
+    const QDir folder(QDir(m_dataDir).filePath(QStringLiteral("images")));
+    if (!folder.exists())
+        return;
+    QSqlDatabase db = QSqlDatabase::database(m_connection, false);
+    QList<QPair<QString, QJsonArray>> listed;
+    {
+        QSqlQuery rows(db);
+        if (rows.exec(QStringLiteral("SELECT id, images FROM tasks WHERE images != '[]'")))
+            while (rows.next())
+                listed.append(
+                    {rows.value(0).toString(), parse(rows.value(1).toString()).toArray()});
+    }
+    if (!db.transaction())
+        return;
+    bool ok = true;
+    int moved = 0;
+    for (const auto &[id, files] : std::as_const(listed)) {
+        int n = 0;
+        for (const QJsonValue &value : files) {
+            const QJsonObject o = value.toObject();
+            QFile file(
+                QDir(folder.filePath(id)).filePath(o.value(QLatin1String("file")).toString()));
+            if (!file.open(QIODevice::ReadOnly))
+                continue; // lost already: the task keeps the others
+            ok =
+                ok && exec(QStringLiteral("INSERT OR REPLACE INTO task_images VALUES (?, ?, ?, ?)"),
+                           {id, n++, o.value(QLatin1String("mime")).toString(), file.readAll()});
+            ++moved;
+        }
+        ok = ok && exec(QStringLiteral("UPDATE tasks SET images = '[]' WHERE id = ?"), {id});
+    }
+    if (!ok || !db.commit()) {
+        db.rollback();
+        qCWarning(lcStorage).noquote() << "could not move the image files of" << folder.path()
+                                       << "into the database; they stay where they are";
+        return;
+    }
+    QDir(folder).removeRecursively();
+    qCInfo(lcStorage).noquote() << "moved" << moved << "result images of" << listed.size()
+                                << "tasks from" << folder.path() << "into the database";
 }
 
 } // namespace comfy

@@ -52,7 +52,7 @@ private:
     void saveNode(const NodeInfo &node);
     void forgetNode(const QUrl &url);
     bool exec(const QString &sql, const QVariantList &values = {});
-    QString imageDir(const QString &taskId) const;
+    void moveImageFilesIntoDatabase(); // from a database of before task_images
 
     QString m_dataDir;
     QString m_connection;

@@ -7,6 +7,8 @@
 #include "simcluster.h"
 #include "tasks/taskjson.h"
 
+#include <QDir>
+#include <QFile>
 #include <QHttpServer>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -103,6 +105,7 @@ private Q_SLOTS:
     void hungNodeTimesOut();
     void droppedWebSocketDoesNotLoseTheTask();
     void restartKeepsNodesAndTasks();
+    void imageFilesOfAnOlderDatabaseAreMovedIn();
     void promptRefusedWith5xxFailsOver();
     void webhookGetsTheFinalStatusOnce();
     void manyTasksSpreadOverNodes();
@@ -640,6 +643,69 @@ void TestApi::restartKeepsNodesAndTasks()
     QCOMPARE(router.tasks().pendingIds(), pending); // in order
     for (const QString &id : pending)
         QTRY_VERIFY_WITH_TIMEOUT(router.tasks().task(id)->status == TaskStatus::Done, 10000);
+}
+
+void TestApi::imageFilesOfAnOlderDatabaseAreMovedIn()
+{
+    SimCluster cluster(1);
+    IsolatedSettings dirs;
+    Settings settings = dirs.apply({});
+    settings.healthIntervalMs = 50;
+    settings.nodes = cluster.urls();
+    QString id;
+    QByteArray png;
+    {
+        Router router(settings);
+        QTRY_VERIFY(router.nodes().nodes().first().state == NodeState::Idle);
+        id = router
+                 .submit({{QStringLiteral("type"), QStringLiteral("Raw")},
+                          {QStringLiteral("params"),
+                           QJsonObject{{QStringLiteral("prompt"), saveImageGraph()}}}})
+                 .value();
+        QTRY_VERIFY_WITH_TIMEOUT(router.tasks().task(id)->status == TaskStatus::Done, 10000);
+        png = router.tasks().task(id)->images.first().data;
+    }
+    // Make it what an older version left: the image as a file, listed in tasks.images.
+    const QString data = dirs.path(QStringLiteral("data"));
+    QVERIFY(QDir().mkpath(data + QStringLiteral("/images/") + id));
+    {
+        QFile file(data + QStringLiteral("/images/") + id + QStringLiteral("/0.png"));
+        QVERIFY(file.open(QIODevice::WriteOnly) && file.write(png) == png.size());
+    }
+    const auto sql = [&data](const QString &statement, const QString &id) {
+        QSqlDatabase db =
+            QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("older"));
+        db.setDatabaseName(data + QStringLiteral("/comfy-router.db"));
+        bool ok = db.open();
+        QSqlQuery query(db);
+        ok = ok && query.prepare(statement);
+        query.addBindValue(id);
+        ok = ok && query.exec();
+        const QVariant value = query.next() ? query.value(0) : QVariant();
+        query.finish();
+        db.close();
+        db = {};
+        QSqlDatabase::removeDatabase(QStringLiteral("older"));
+        return ok ? value : QVariant(QStringLiteral("sql failed"));
+    };
+    QVERIFY(sql(QStringLiteral("DELETE FROM task_images WHERE task_id = ?"), id).isNull());
+    QVERIFY(sql(QStringLiteral("UPDATE tasks SET images = "
+                               "'[{\"file\":\"0.png\",\"mime\":\"image/png\"}]' WHERE id = ?"),
+                id)
+                .isNull());
+
+    Router router(settings);
+    const auto task = router.tasks().task(id);
+    QVERIFY(task);
+    QCOMPARE(task->images.size(), 1);
+    QCOMPARE(task->images.first().data, png);
+    QCOMPARE(task->images.first().mimeType, QByteArray("image/png"));
+    QVERIFY(!QDir(data + QStringLiteral("/images")).exists()); // moved, not copied
+    QCOMPARE(sql(QStringLiteral("SELECT length(data) FROM task_images WHERE task_id = ?"), id)
+                 .toLongLong(),
+             png.size());
+    QCOMPARE(sql(QStringLiteral("SELECT images FROM tasks WHERE id = ?"), id).toString(),
+             QStringLiteral("[]"));
 }
 
 void TestApi::manyTasksSpreadOverNodes()

@@ -68,10 +68,8 @@ void DownloadCache::open()
             entry->fileName = o.value(QLatin1String("file")).toString();
             entry->size = qint64(o.value(QLatin1String("size")).toDouble());
             entry->sha256 = o.value(QLatin1String("sha256")).toString().toLatin1();
-            entry->created = QDateTime::fromString(o.value(QLatin1String("created")).toString(),
-                                                   Qt::ISODateWithMs);
-            entry->lastUse = QDateTime::fromString(o.value(QLatin1String("last_use")).toString(),
-                                                   Qt::ISODateWithMs);
+            entry->created = fromIsoTime(o.value(QLatin1String("created")).toString());
+            entry->lastUse = fromIsoTime(o.value(QLatin1String("last_use")).toString());
             for (const QJsonValue &folder : o.value(QLatin1String("links")).toArray())
                 entry->links.insert(folder.toString());
             entry->state = State::Ready;
@@ -131,9 +129,8 @@ Result<bool> DownloadCache::writeInline(const QList<FileToWrite> &files)
         // Renamed into place, not synced: as safe as the task's SQLite row against a crash.
         QString error;
         if (!writeFileAtomically(path, file.data, &error))
-            return Error{Error::Kind::Internal,
-                         QStringLiteral("cannot write %1: %2").arg(path, error),
-                         {}};
+            return Error{
+                Error::Kind::Internal, QStringLiteral("cannot write %1: %2").arg(path, error), {}};
         qCInfo(lcDownloads).noquote()
             << "wrote inline image" << path << file.data.size() << "bytes";
     }

@@ -30,10 +30,6 @@ QJsonValue parse(const QString &text)
     const QJsonDocument document = QJsonDocument::fromJson(text.toUtf8());
     return document.isArray() ? QJsonValue(document.array()) : QJsonValue(document.object());
 }
-QDateTime timeFrom(const QString &text)
-{
-    return text.isEmpty() ? QDateTime() : QDateTime::fromString(text, Qt::ISODateWithMs);
-}
 // The columns that change while a task lives: written only when one of them changed.
 QString stateOf(const Task &task)
 {
@@ -189,9 +185,9 @@ QList<Task> TaskStore::loadTasks() const
         for (const QJsonValue &error : parse(query.value(c++).toString()).toArray())
             task.attemptErrors.append(error.toString());
         task.error = query.value(c++).toString();
-        task.createdAt = timeFrom(query.value(c++).toString());
-        task.startedAt = timeFrom(query.value(c++).toString());
-        task.finishedAt = timeFrom(query.value(c++).toString());
+        task.createdAt = fromIsoTime(query.value(c++).toString());
+        task.startedAt = fromIsoTime(query.value(c++).toString());
+        task.finishedAt = fromIsoTime(query.value(c++).toString());
         task.images = images.take(task.id);
         if (task.status == TaskStatus::Done)
             task.progress = 1.0;
@@ -211,7 +207,7 @@ QList<NodeInfo> TaskStore::loadNodes() const
         node.url = QUrl(query.value(0).toString());
         for (const QJsonValue &label : parse(query.value(1).toString()).toArray())
             node.labels.append(label.toString());
-        node.addedAt = timeFrom(query.value(2).toString());
+        node.addedAt = fromIsoTime(query.value(2).toString());
         node.enabled = query.value(3).toBool();
         nodes.append(node);
     }

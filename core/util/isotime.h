@@ -13,6 +13,12 @@ inline QString isoTime(const QDateTime &time)
     return time.isValid() ? time.toString(Qt::ISODateWithMs) : QString();
 }
 
+// The reverse of isoTime(): "" (or anything unreadable) is an unset time.
+inline QDateTime fromIsoTime(const QString &text)
+{
+    return text.isEmpty() ? QDateTime() : QDateTime::fromString(text, Qt::ISODateWithMs);
+}
+
 inline QJsonValue isoTimeOrNull(const QDateTime &time)
 {
     return time.isValid() ? QJsonValue(isoTime(time)) : QJsonValue();

@@ -44,29 +44,31 @@ QJsonObject nodeToJson(const NodeInfo &node)
     };
 }
 
-// {"url": "http://host:port"}: the url, or a 400 naming the field.
-std::variant<QString, ApiError> urlField(const QJsonObject &body)
+// {"url": "http://host:port"}: the url, or what is wrong with the field (a 400 naming it).
+Result<QString> urlField(const QJsonObject &body)
 {
     const QJsonValue url = body.value(QLatin1String("url"));
     if (url.isUndefined())
-        return ApiError::badRequest(QStringLiteral("url: required, the node's http(s) URL"));
+        return Error::invalid(QStringLiteral("url"),
+                              QStringLiteral("url: required, the node's http(s) URL"));
     if (!url.isString())
-        return ApiError::badRequest(QStringLiteral("url: must be a string"));
+        return Error::invalid(QStringLiteral("url"), QStringLiteral("url: must be a string"));
     return url.toString();
 }
 // {"labels": ["a", "b"]}: optional; a list of non-empty strings.
-std::variant<QStringList, ApiError> labelsField(const QJsonObject &body)
+Result<QStringList> labelsField(const QJsonObject &body)
 {
     QStringList labels;
     const QJsonValue labelsValue = body.value(QLatin1String("labels"));
     if (labelsValue.isUndefined() || labelsValue.isNull())
         return labels;
     if (!labelsValue.isArray())
-        return ApiError::badRequest(QStringLiteral("labels: must be a list of strings"));
+        return Error::invalid(QStringLiteral("labels"),
+                              QStringLiteral("labels: must be a list of strings"));
     for (const QJsonValue &label : labelsValue.toArray()) {
         if (!label.isString() || label.toString().isEmpty())
-            return ApiError::badRequest(
-                QStringLiteral("labels: must be a list of non-empty strings"));
+            return Error::invalid(QStringLiteral("labels"),
+                                  QStringLiteral("labels: must be a list of non-empty strings"));
         labels.append(label.toString());
     }
     return labels;
@@ -105,21 +107,13 @@ ApiReply ClusterController::list(const ApiRequest &)
 
 ApiReply ClusterController::add(const ApiRequest &request)
 {
-    const auto body = request.jsonObject();
-    if (std::holds_alternative<ApiError>(body))
-        return std::get<ApiError>(body);
-    const QJsonObject &object = std::get<QJsonObject>(body);
-    const auto url = urlField(object);
-    if (std::holds_alternative<ApiError>(url))
-        return std::get<ApiError>(url);
-    const auto labels = labelsField(object);
-    if (std::holds_alternative<ApiError>(labels))
-        return std::get<ApiError>(labels);
-    const Result<NodeInfo> node =
-        m_router.nodes().addNode(std::get<QString>(url), std::get<QStringList>(labels));
-    if (!node)
-        return ApiError::fromError(node.error());
-    return jsonResponse(nodeToJson(node.value()));
+    return control(request,
+                   [this](const QString &url, const QJsonObject &body) -> Result<NodeInfo> {
+                       const Result<QStringList> labels = labelsField(body);
+                       if (!labels)
+                           return labels.error();
+                       return m_router.nodes().addNode(url, labels.value());
+                   });
 }
 
 ApiReply ClusterController::remove(const ApiRequest &request)
@@ -127,10 +121,10 @@ ApiReply ClusterController::remove(const ApiRequest &request)
     const auto body = request.jsonObject();
     if (std::holds_alternative<ApiError>(body))
         return std::get<ApiError>(body);
-    const auto url = urlField(std::get<QJsonObject>(body));
-    if (std::holds_alternative<ApiError>(url))
-        return std::get<ApiError>(url);
-    const Result<NodeInfo> node = m_router.nodes().removeNode(std::get<QString>(url));
+    const Result<QString> url = urlField(std::get<QJsonObject>(body));
+    if (!url)
+        return ApiError::fromError(url.error());
+    const Result<NodeInfo> node = m_router.nodes().removeNode(url.value());
     if (!node)
         return ApiError::fromError(node.error());
     return jsonResponse(
@@ -144,10 +138,10 @@ ApiReply ClusterController::control(
     const auto body = request.jsonObject();
     if (std::holds_alternative<ApiError>(body))
         return std::get<ApiError>(body);
-    const auto url = urlField(std::get<QJsonObject>(body));
-    if (std::holds_alternative<ApiError>(url))
-        return std::get<ApiError>(url);
-    const Result<NodeInfo> node = action(std::get<QString>(url), std::get<QJsonObject>(body));
+    const Result<QString> url = urlField(std::get<QJsonObject>(body));
+    if (!url)
+        return ApiError::fromError(url.error());
+    const Result<NodeInfo> node = action(url.value(), std::get<QJsonObject>(body));
     if (!node)
         return ApiError::fromError(node.error());
     return jsonResponse(nodeToJson(node.value()));
@@ -181,10 +175,10 @@ ApiReply ClusterController::labels(const ApiRequest &request)
             if (!body.contains(QLatin1String("labels")))
                 return Error::invalid(QStringLiteral("labels"),
                                       QStringLiteral("labels: required, a list of strings"));
-            const auto labels = labelsField(body);
-            if (std::holds_alternative<ApiError>(labels))
-                return Error::invalid(QStringLiteral("labels"), std::get<ApiError>(labels).message);
-            return m_router.nodes().setLabels(url, std::get<QStringList>(labels));
+            const Result<QStringList> labels = labelsField(body);
+            if (!labels)
+                return labels.error();
+            return m_router.nodes().setLabels(url, labels.value());
         });
 }
 

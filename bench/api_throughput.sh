@@ -32,7 +32,6 @@
 # least 0.5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
 
 DURATION_S=${DURATION_S:-10}
 ROUNDS=${ROUNDS:-3}
@@ -142,23 +141,15 @@ done
 kill -0 "$router_pid" 2>/dev/null || { echo "the router died" >&2; tail -n 20 "$tmp/router.log" >&2; exit 1; }
 
 # --- figures -------------------------------------------------------------------------------
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 nginx_median=$(median "${nginx_rps[@]}")
 router_median=$(median "${router_rps[@]}")
 ratio=$(awk -v r="$router_median" -v n="$nginx_median" 'BEGIN { printf "%.3f", r / n }')
 verdict=$(awk -v x="$ratio" 'BEGIN { print (x >= 0.5) ? "PASS" : "FAIL" }')
 
-date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-cores=$(nproc)
-mem_gib=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
-os=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || uname -s)
-kernel=$(uname -r)
+machine_facts
 nginx_version=$(nginx_version)
 wrk_version=$( (wrk -v 2>&1 || true) | head -n 1 | awk '{ print $2 }')
-qt_version=$(dpkg-query -W -f='${Version}' libqt6core6 2>/dev/null || echo unknown)
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$repo" status --porcelain -- core server app 2>/dev/null | grep -q . && echo " (core/server/app modified)" || true)
+commit_facts core server app
 
 mkdir -p bench/results
 {
@@ -179,8 +170,6 @@ mkdir -p bench/results
   printf '%-34s %s\n' "target: ratio at least 0.5" "$verdict ($ratio)"
 } | tee bench/results/api_throughput.txt
 
-json_list() { local IFS=,; echo "[$*]"; }
-json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
 cat >bench/results/api_throughput.json <<EOF
 {
   "benchmark": "api_throughput",

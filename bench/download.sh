@@ -27,7 +27,6 @@
 # memory growth under 32 MiB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
 
 SIZE_MIB=${SIZE_MIB:-1024}
 RUNS=${RUNS:-3}
@@ -107,7 +106,6 @@ done
 gets=$(grep -c "GET /$file_name " "$tmp/nginx-access.log" || true)
 
 # --- figures -------------------------------------------------------------------------------
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 max() { printf '%s\n' "$@" | sort -g | tail -n 1; }
 curl_median=$(median "${curl_times[@]}")
 router_median=$(median "${router_times[@]}")
@@ -119,18 +117,11 @@ mibps() { awk -v s="$1" -v m="$SIZE_MIB" 'BEGIN { printf "%.0f", m / s }'; }
 speed_ok=$(awk -v x="$ratio" 'BEGIN { print (x <= 1.10) ? "PASS" : "FAIL" }')
 memory_ok=$(awk -v k="$growth_max_kib" 'BEGIN { print (k < 32 * 1024) ? "PASS" : "FAIL" }')
 
-date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-cores=$(nproc)
-mem_gib=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
-os=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || uname -s)
-kernel=$(uname -r)
+machine_facts
 fs=$(df -PT "$tmp" | awk 'NR == 2 { print $2 }')
 nginx_version=$(nginx_version)
 curl_version=$(curl --version | head -n 1 | awk '{ print $2 }')
-qt_version=$(dpkg-query -W -f='${Version}' libqt6core6 2>/dev/null || echo unknown)
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$repo" status --porcelain -- core/downloads 2>/dev/null | grep -q . && echo " (core/downloads modified)" || true)
+commit_facts core/downloads
 
 mkdir -p bench/results
 {
@@ -154,8 +145,6 @@ mkdir -p bench/results
   printf '%-34s %s\n' "target: memory growth under 32 MiB" "$memory_ok ($growth_mib MiB)"
 } | tee bench/results/download.txt
 
-json_list() { local IFS=,; echo "[$*]"; }
-json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
 cat >bench/results/download.json <<EOF
 {
   "benchmark": "download",

@@ -114,3 +114,32 @@ nginx_stop() {
 
 # nginx_version: what `nginx -v` says, without the name.
 nginx_version() { "$(find_nginx)" -v 2>&1 | sed 's/.*nginx\///'; }
+
+# median N...: the median of the numbers.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# For the .json results: a list of numbers, a quoted string.
+json_list() { local IFS=,; echo "[$*]"; }
+json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+
+# machine_facts: sets date_utc, cpu, cores, mem_gib, os, kernel and qt_version for a result's
+# header line.
+machine_facts() {
+  date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+  cores=$(nproc)
+  mem_gib=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
+  os=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || uname -s)
+  kernel=$(uname -r)
+  qt_version=$(dpkg-query -W -f='${Version}' libqt6core6 2>/dev/null || echo unknown)
+}
+
+# commit_facts PATH...: sets commit, and dirty (" (PATHS modified)" when those have uncommitted
+# changes: the figures are then not the commit's).
+commit_facts() {
+  commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  dirty=""
+  if git status --porcelain -- "$@" 2>/dev/null | grep -q .; then
+    dirty=" ($(IFS=/; echo "$*") modified)"
+  fi
+}

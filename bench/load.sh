@@ -49,7 +49,6 @@
 # removes the temporary folder on exit. Exit status 1 when a check fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
 
 TASKS=${TASKS:-2000}
 POLL_SECONDS=${POLL_SECONDS:-30}
@@ -387,17 +386,10 @@ steady_requests=$(summary_value "$tmp/steady.summary" requests)
 per_request_bytes=$(awk -v a="$rss_end" -v b="$rss_steady" -v n="$steady_requests" 'BEGIN { printf "%.2f", n ? (b - a) * 1024 / n : 0 }')
 per_task_kib=$(awk -v a="$rss_start" -v b="$rss_end" -v n="$router_ids" 'BEGIN { printf "%.1f", n ? (b - a) / n : 0 }')
 
-date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-cores=$(nproc)
-mem_gib=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
-os=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || uname -s)
-kernel=$(uname -r)
+machine_facts
 fs=$(df -PT "$tmp" | awk 'NR == 2 { print $2 }')
 wrk_version=$(wrk --version 2>&1 | head -n 1 | awk '{ print $2 }' || true)
-qt_version=$(dpkg-query -W -f='${Version}' libqt6core6 2>/dev/null || echo unknown)
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$repo" status --porcelain -- core server app 2>/dev/null | grep -q . && echo " (core/server/app modified)" || true)
+commit_facts core server app
 pa() { summary_value "$tmp/poll.summary" "$1"; }
 pb() { summary_value "$tmp/post.summary" "$1"; }
 pc() { summary_value "$tmp/steady.summary" "$1"; }
@@ -441,7 +433,6 @@ mkdir -p bench/results
   fi
 } | tee bench/results/load.txt
 
-json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
 phase_json() { # $1: summary file
   local f=$1
   printf '{"requests": %s, "seconds": %s, "requests_per_second": %s, "latency_ms": {"p50": %s, "p90": %s, "p99": %s, "max": %s}, "status": {"2xx": %s, "429": %s, "4xx_other": %s, "5xx": %s, "other": %s}, "socket_errors": {"connect": %s, "read": %s, "write": %s, "timeout": %s}}' \

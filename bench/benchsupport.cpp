@@ -3,6 +3,8 @@
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QDir>
+#include <QElapsedTimer>
+#include <QEventLoop>
 #include <QFile>
 #include <QFileInfo>
 #include <QImage>
@@ -13,6 +15,7 @@
 #include <QSaveFile>
 #include <QSysInfo>
 #include <QThread>
+#include <QTimer>
 
 #include <algorithm>
 #include <atomic>
@@ -176,6 +179,20 @@ QString machineLine(const QJsonObject &json)
         .arg(machine.value(QLatin1String("os")).toString(),
              machine.value(QLatin1String("kernel")).toString(),
              machine.value(QLatin1String("qt")).toString());
+}
+
+bool waitFor(const std::function<bool()> &done, int timeoutMs, int pollMs)
+{
+    QElapsedTimer timer;
+    timer.start();
+    while (!done()) {
+        if (timer.elapsed() > timeoutMs)
+            return false;
+        QEventLoop loop;
+        QTimer::singleShot(pollMs, &loop, &QEventLoop::quit);
+        loop.exec();
+    }
+    return true;
 }
 
 double percentileUs(QList<qint64> samplesNs, double p)

@@ -10,6 +10,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <functional>
+
 namespace bench {
 
 // A benchmark's report: every line is printed at once (stdout) and kept; write() stores the
@@ -40,6 +42,9 @@ QString machineLine(const QJsonObject &machine);
 
 // The p-th percentile (0..100, nearest rank) of nanosecond samples, in microseconds.
 double percentileUs(QList<qint64> samplesNs, double p);
+
+// Runs the event loop until done() or the deadline; false on the deadline.
+bool waitFor(const std::function<bool()> &done, int timeoutMs, int pollMs = 20);
 // "median 123.4 us, p99 456.7 us, max 789.0 us" and its JSON form.
 QString summaryUs(const QList<qint64> &samplesNs);
 QJsonObject summaryJson(const QList<qint64> &samplesNs);

@@ -87,20 +87,6 @@ Workload makeWorkload(Workload w)
     return w;
 }
 
-bool waitFor(const std::function<bool()> &done, int timeoutMs)
-{
-    QElapsedTimer timer;
-    timer.start();
-    while (!done()) {
-        if (timer.elapsed() > timeoutMs)
-            return false;
-        QEventLoop loop;
-        QTimer::singleShot(10, &loop, &QEventLoop::quit);
-        loop.exec();
-    }
-    return true;
-}
-
 Outcome runWorkload(const Workload &w, bool affinity)
 {
     QTemporaryDir dir(QDir::tempPath() + QStringLiteral("/comfy-bench-placement-XXXXXX"));
@@ -134,13 +120,13 @@ Outcome runWorkload(const Workload &w, bool affinity)
         bench::die(Program, router->storageError());
     for (const QString &url : std::as_const(urls))
         router->nodes().addNode(url, {}, true);
-    const bool online = waitFor(
+    const bool online = bench::waitFor(
         [&] {
             const QList<NodeInfo> all = router->nodes().nodes();
             return std::all_of(all.cbegin(), all.cend(),
                                [](const NodeInfo &n) { return n.state == NodeState::Idle; });
         },
-        30000);
+        30000, 10);
     if (!online)
         bench::die(Program, QStringLiteral("the simulated nodes did not come online"));
 
@@ -183,7 +169,7 @@ Outcome runWorkload(const Workload &w, bool affinity)
     clock.start();
     arrivals.start(0);
     const bool finished =
-        waitFor([&] { return outcome.done == w.tasks || !failure.isEmpty(); }, 600000);
+        bench::waitFor([&] { return outcome.done == w.tasks || !failure.isEmpty(); }, 600000, 10);
     if (!failure.isEmpty())
         bench::die(Program, QStringLiteral("a task failed: %1").arg(failure));
     if (!finished)

@@ -69,21 +69,6 @@ int serveNodes(int count, const QString &rootDir)
     return QCoreApplication::exec();
 }
 
-// Runs the event loop until done() or the deadline; false on the deadline.
-bool waitFor(const std::function<bool()> &done, int timeoutMs, int pollMs = 20)
-{
-    QElapsedTimer timer;
-    timer.start();
-    while (!done()) {
-        if (timer.elapsed() > timeoutMs)
-            return false;
-        QEventLoop loop;
-        QTimer::singleShot(pollMs, &loop, &QEventLoop::quit);
-        loop.exec();
-    }
-    return true;
-}
-
 int idleCount(Router &router)
 {
     int idle = 0;
@@ -112,7 +97,7 @@ void addNodes(Router &router, const QStringList &urls)
         if (!router.nodes().addNode(url, {}, true))
             bench::die(Program, QStringLiteral("cannot add node %1").arg(url));
     }
-    if (!waitFor([&] { return idleCount(router) == urls.size(); }, 60000))
+    if (!bench::waitFor([&] { return idleCount(router) == urls.size(); }, 60000))
         bench::die(Program, QStringLiteral("only %1 of %2 nodes came online")
                                 .arg(idleCount(router))
                                 .arg(urls.size()));
@@ -298,7 +283,7 @@ int main(int argc, char *argv[])
                          finished, tasks, double(wall.elapsed()) / 1000.0, submitted);
     });
     QTimer::singleShot(0, &app, submitChunk);
-    if (!waitFor([&] { return finished == tasks; }, timeoutS * 1000, 50))
+    if (!bench::waitFor([&] { return finished == tasks; }, timeoutS * 1000, 50))
         bench::die(Program, QStringLiteral("%1 of %2 tasks finished").arg(finished).arg(tasks));
     const double runSeconds = double(wall.nsecsElapsed()) / 1e9;
     const double runCpu = bench::processCpuSeconds() - cpuBefore;
@@ -348,14 +333,15 @@ int main(int argc, char *argv[])
                          checkFailures += answered ? 0 : 1;
                      });
     addNodes(*router, urls);
-    waitFor([] { return false; }, 1000); // settle: the first checks and system_stats are done
+    bench::waitFor([] { return false; },
+                   1000); // settle: the first checks and system_stats are done
     const int checksAtStart = checks;
     const int failuresAtStart = checkFailures;
     const double healthCpuBefore = bench::processCpuSeconds();
     const double healthNodeCpuBefore = bench::processCpuSeconds(nodePid);
     QElapsedTimer window;
     window.start();
-    waitFor([] { return false; }, healthSeconds * 1000, 100);
+    bench::waitFor([] { return false; }, healthSeconds * 1000, 100);
     const double windowSeconds = double(window.nsecsElapsed()) / 1e9;
     const double healthCpu = bench::processCpuSeconds() - healthCpuBefore;
     const double healthNodeCpu = bench::processCpuSeconds(nodePid) - healthNodeCpuBefore;

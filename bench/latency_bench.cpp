@@ -267,9 +267,9 @@ int main(int argc, char *argv[])
             .arg(tasks)
             .arg(warmup)
             .arg(stepDelay));
-    report.line(
-        QStringLiteral("dispatch: task queued on an idle node -> the node received the whole POST "
-                       "/prompt (from Router::submit called = upper bound; returned = lower bound)"));
+    report.line(QStringLiteral(
+        "dispatch: task queued on an idle node -> the node received the whole POST "
+        "/prompt (from Router::submit called = upper bound; returned = lower bound)"));
     report.line(QStringLiteral("completion: the node sent the prompt's last message -> task done "
                                "(outputs fetched; images and state stored)"));
     report.line(QStringLiteral("the node runs in a thread of its own; both latencies include "

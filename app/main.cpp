@@ -69,7 +69,8 @@ int main(int argc, char **argv)
 
     comfy::Router router(settings);
     if (!router.storageError().isEmpty()) {
-        std::fputs(qPrintable(QStringLiteral("comfy-router: %1\n").arg(router.storageError())), stderr);
+        std::fputs(qPrintable(QStringLiteral("comfy-router: %1\n").arg(router.storageError())),
+                   stderr);
         return 1;
     }
     comfy::server::ApiServer api(router);
@@ -98,13 +99,15 @@ int main(int argc, char **argv)
         window->show();
     }
     comfy::SignalWatcher stopSignals;
-    QObject::connect(&stopSignals, &comfy::SignalWatcher::stopRequested, app.get(), [&api](int signal) {
-        // Every accepted task is already on disk: stop taking requests and leave; tasks that
-        // were running go back to the queue at the next start.
-        qInfo().noquote() << "signal" << signal << "- stopping: no new requests; state is on disk";
-        api.close();
-        QCoreApplication::quit();
-    });
+    QObject::connect(&stopSignals, &comfy::SignalWatcher::stopRequested, app.get(),
+                     [&api](int signal) {
+                         // Every accepted task is already on disk: stop taking requests and leave;
+                         // tasks that were running go back to the queue at the next start.
+                         qInfo().noquote() << "signal" << signal
+                                           << "- stopping: no new requests; state is on disk";
+                         api.close();
+                         QCoreApplication::quit();
+                     });
     const int code = app->exec();
     qInfo().noquote() << "comfy-router stopped";
     return code;

@@ -359,8 +359,8 @@ void TestPromptRun::removedNodesConnectionLivesUntilItsLastRunEnds()
     QCOMPARE(connections.size(), 0);
     QVERIFY(finished.wait(10000)); // its messages and its output fetch still came through
     QCOMPARE(finished.first().at(0).value<QList<OutputImage>>().size(), 1);
-    QTRY_VERIFY(connection.isNull());              // gone with its last run
-    connections.forNode(url); // back in the cluster: a new connection
+    QTRY_VERIFY(connection.isNull()); // gone with its last run
+    connections.forNode(url);         // back in the cluster: a new connection
     QCOMPARE(connections.size(), 1);
 }
 

@@ -6,8 +6,9 @@
 
 namespace testsupport {
 
-// Settings whose download cache, ComfyUI root, record and data (database) live in a temporary folder of this
-// test alone: the router reconciles its cache folder at start, so tests must never share one.
+// Settings whose download cache, ComfyUI root, record and data (database) live in a temporary
+// folder of this test alone: the router reconciles its cache folder at start, so tests must never
+// share one.
 class IsolatedSettings {
 public:
     comfy::Settings apply(comfy::Settings settings) const
